@@ -1,0 +1,49 @@
+#include "common/layout/ring_work.h"
+
+#include <algorithm>
+
+namespace spindle::layout {
+namespace {
+
+// Pairs (i, j) with k[j] <= q[i] (causal) among real tokens; O(n log n).
+int64_t CountPairs(std::vector<int64_t> q, std::vector<int64_t> k, int64_t valid, bool causal) {
+  auto drop_padding = [valid](std::vector<int64_t>& v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [valid](int64_t p) { return p >= valid; }),
+            v.end());
+  };
+  drop_padding(q);
+  drop_padding(k);
+  if (!causal) return static_cast<int64_t>(q.size()) * static_cast<int64_t>(k.size());
+  std::sort(k.begin(), k.end());
+  int64_t pairs = 0;
+  for (int64_t qi : q) pairs += std::upper_bound(k.begin(), k.end(), qi) - k.begin();
+  return pairs;
+}
+
+}  // namespace
+
+std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank,
+                                         bool causal) {
+  const int r_count = layout.ring();
+  const std::vector<int64_t> q = layout.RingPositions(ring_rank);
+  std::vector<int64_t> steps;
+  for (int s = 0; s < r_count; ++s) {
+    const int src = ((ring_rank - s) % r_count + r_count) % r_count;
+    steps.push_back(CountPairs(q, layout.RingPositions(src), layout.seq_len(), causal));
+  }
+  return steps;
+}
+
+double RingImbalance(const SequenceLayout& layout, bool causal) {
+  int64_t max_work = 0;
+  int64_t total = 0;
+  for (int r = 0; r < layout.ring(); ++r) {
+    int64_t work = 0;
+    for (int64_t w : VisiblePairsPerStep(layout, r, causal)) work += w;
+    max_work = std::max(max_work, work);
+    total += work;
+  }
+  return total == 0 ? 1.0 : static_cast<double>(max_work) * layout.ring() / total;
+}
+
+}  // namespace spindle::layout
