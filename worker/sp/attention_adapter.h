@@ -1,0 +1,52 @@
+// The one place that turns torch tensors into the plain-pointer kernel API
+// (kernels/attention.h). Checks each precondition with a sentence, fills the
+// kernel structs from the tensors' pointers and element strides, and converts
+// a kernel Status into a torch error.
+//
+// Shapes: q, o, d_o (b, s_q, h, d); k, v (b, s_k, h_kv, d); lse (b, h, s_q).
+// CPU fp32 for now; the CUDA kernels plug in here for CUDA tensors.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace spindle::kernels {
+class ThreadPool;
+}
+
+namespace spindle::sp {
+
+// Which (query, key) pairs a block attends over, in global token positions
+// (see kernels/attention.h). The vectors must outlive the call.
+struct BlockMask {
+  bool causal = false;
+  const std::vector<int64_t>* q_pos = nullptr;  // (s_q); nullptr: 0..s_q-1
+  const std::vector<int64_t>* k_pos = nullptr;  // (s_k); nullptr: 0..s_k-1
+  int64_t valid_len = INT64_MAX;                // positions >= valid_len are padding
+};
+
+// Writes the block's output and lse into o (b, s_q, h, d) and lse (b, h, s_q).
+void BlockForwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                      const BlockMask& mask, double scale, at::Tensor& o, at::Tensor& lse,
+                      kernels::ThreadPool* pool);
+
+// Allocates and returns (o, lse).
+std::pair<at::Tensor, at::Tensor> BlockForward(const at::Tensor& q, const at::Tensor& k,
+                                               const at::Tensor& v, const BlockMask& mask,
+                                               double scale, kernels::ThreadPool* pool);
+
+// Gradients of one block from the *global* o and lse, written or (accumulate)
+// added into dq, dk, dv.
+void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                       const at::Tensor& o, const at::Tensor& d_o, const at::Tensor& lse,
+                       const BlockMask& mask, double scale, at::Tensor& dq, at::Tensor& dk,
+                       at::Tensor& dv, bool accumulate, kernels::ThreadPool* pool);
+
+// Merges (o_blk, lse_blk) into the running (o, lse) in place.
+void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at::Tensor& lse_blk,
+               kernels::ThreadPool* pool);
+
+}  // namespace spindle::sp

@@ -1,0 +1,55 @@
+#include "worker/sp/process_groups.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "common/comm/gloo_communicator.h"
+#include "common/status.h"
+
+namespace spindle::sp {
+
+GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank) {
+  return [&store, world_rank](const std::vector<int>& world_ranks, const comm::CommOptions& options)
+             -> absl::StatusOr<std::unique_ptr<comm::Communicator>> {
+    const auto me = std::find(world_ranks.begin(), world_ranks.end(), world_rank);
+    if (me == world_ranks.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("world rank ", world_rank,
+                                                     " is not a member of group ", options.group));
+    }
+    return comm::CreateGlooCommunicator(store, static_cast<int>(me - world_ranks.begin()),
+                                        static_cast<int>(world_ranks.size()), options);
+  };
+}
+
+absl::StatusOr<ProcessGroups> BuildProcessGroups(const layout::MeshDims& mesh, int world_rank,
+                                                 std::chrono::milliseconds timeout,
+                                                 const GroupFactory& factory) {
+  ProcessGroups groups;
+  groups.mesh = mesh;
+  groups.world_rank = world_rank;
+  auto make = [&](const std::vector<int>& ranks,
+                  const std::string& name) -> absl::StatusOr<std::shared_ptr<comm::Communicator>> {
+    comm::CommOptions options;
+    options.group = name;
+    options.world_rank = world_rank;
+    options.world_ranks = ranks;
+    options.timeout = timeout;
+    SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<comm::Communicator> c, factory(ranks, options));
+    return std::shared_ptr<comm::Communicator>(std::move(c));
+  };
+  std::vector<int> all(mesh.world());
+  std::iota(all.begin(), all.end(), 0);
+  SPINDLE_ASSIGN_OR_RETURN(groups.world, make(all, "world"));
+  SPINDLE_ASSIGN_OR_RETURN(groups.sp, make(layout::SpGroup(mesh, world_rank),
+                                           layout::SpGroupName(mesh, world_rank)));
+  SPINDLE_ASSIGN_OR_RETURN(groups.ulysses, make(layout::UlyssesGroup(mesh, world_rank),
+                                                layout::UlyssesGroupName(mesh, world_rank)));
+  SPINDLE_ASSIGN_OR_RETURN(groups.ring, make(layout::RingGroup(mesh, world_rank),
+                                             layout::RingGroupName(mesh, world_rank)));
+  SPINDLE_ASSIGN_OR_RETURN(groups.dp, make(layout::DpGroup(mesh, world_rank),
+                                           layout::DpGroupName(mesh, world_rank)));
+  return groups;
+}
+
+}  // namespace spindle::sp

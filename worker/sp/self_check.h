@@ -1,0 +1,75 @@
+// Runs sequence-parallel attention on seeded inputs and checks it against
+// one-device attention computed in float64 by libtorch autograd: the output
+// and dq, dk, dv on every real token, and the bytes and calls each rank's
+// communicators counted against the closed forms of common/layout/comm_volume.h.
+//
+// It is the main job before the service exists (`spindle-sp-demo`), and the
+// workhorse of the multi-rank tests (in-process ranks and real processes).
+// Padding rows are filled with large garbage on purpose: masking must make
+// them irrelevant.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/layout/comm_volume.h"
+#include "common/layout/sequence_layout.h"
+#include "worker/sp/process_groups.h"
+
+namespace spindle::kernels {
+class ThreadPool;
+}
+
+namespace spindle::sp {
+
+struct SelfCheckConfig {
+  int ulysses = 1;
+  int ring = 1;
+  layout::LayoutKind layout = layout::LayoutKind::kZigzag;
+  int64_t batch = 1;
+  int64_t seq_len = 256;  // S, real tokens (padded as the layout needs)
+  int heads = 4;
+  int kv_heads = 4;
+  int head_dim = 32;
+  bool causal = true;
+  uint64_t seed = 1;
+  int timed_iterations = 0;  // forward+backward runs timed after the checked one
+};
+
+// e.g. "usp U=2 R=2 zigzag causal b=1 S=1000 h=8 h_kv=2 d=64"
+std::string Describe(const SelfCheckConfig& c);
+// "ulysses", "ring", "usp" or "local" from the degrees.
+std::string AlgorithmName(const SelfCheckConfig& c);
+
+// Global float64 inputs and one-device results, (b, S, heads, d).
+struct Reference {
+  at::Tensor q, k, v, d_o;  // inputs and the upstream gradient
+  at::Tensor o, dq, dk, dv;
+};
+Reference ComputeReference(const SelfCheckConfig& c);
+
+struct SelfCheckResult {
+  // Max abs error over every rank's real tokens (fp32 vs float64).
+  double err_o = 0, err_dq = 0, err_dk = 0, err_dv = 0;
+  bool finite = true;           // no NaN/inf anywhere, padding rows included
+  // Max over ranks and over (forward, backward) × (bytes sent, bytes received,
+  // calls, messages) of |counted − formula|; 0 means exact.
+  int64_t traffic_diff = 0;
+  layout::AttentionTraffic expected;  // per rank, from the formulas
+  int64_t bytes_sent_forward = 0;     // this rank's counted bytes, all groups
+  int64_t bytes_sent_backward = 0;
+  double forward_seconds = 0;   // median over timed iterations, max over ranks
+  double backward_seconds = 0;
+  double max_error() const;
+};
+
+// Collective over groups.world: every rank of the mesh must call it.
+absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Reference& ref,
+                                             const ProcessGroups& groups,
+                                             std::shared_ptr<kernels::ThreadPool> pool);
+
+}  // namespace spindle::sp
