@@ -14,19 +14,34 @@
 //   backward: the key/value blocks again (R−1 sends) plus the dK/dV
 //       accumulators, which travel one hop behind and arrive home after R
 //       sends, in the accumulator dtype                            [R+1 batches]
+//   LightSeq (R even, T = R/2; n = S/R, per ring rank r, not symmetric):
+//       kv sends  min(T, R−1−r), q sends max(0, r−T), helper results
+//       max(0, T−1−r) (o and lse, accumulator dtype); backward ships
+//       (q, o, dO, lse) instead of q, and returns dK/dV deltas (min(r, T)) and
+//       dQ (max(0, T−1−r))                   [2T−1 batches fwd, 2T bwd]
 #pragma once
 
 #include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
 
 #include "common/layout/head_plan.h"
 
 namespace spindle::layout {
 
 struct TrafficPart {
-  int64_t calls = 0;     // collective calls (a batched send/recv is one)
-  int64_t messages = 0;  // point-to-point messages sent
-  int64_t bytes = 0;     // bytes sent, equal to bytes received
+  int64_t calls = 0;           // collective calls (a batched send/recv is one)
+  int64_t messages = 0;        // point-to-point messages sent
+  int64_t bytes = 0;           // bytes sent
+  int64_t bytes_received = 0;  // equal to bytes except for LightSeq
 };
+
+// How ring ranks exchange blocks: pass-KV ring, or LightSeq's balanced causal
+// schedule (contiguous layout, even R).
+enum class RingSchedule { kRing, kLightSeq };
+const char* ScheduleName(RingSchedule s);  // "ring", "lightseq"
+absl::StatusOr<RingSchedule> ParseSchedule(const std::string& name);
 
 struct AttentionTraffic {
   TrafficPart all_to_all_forward;
@@ -43,7 +58,9 @@ struct AttentionCommShape {
   int64_t acc_bytes = 4;   // element size of the ring's dK/dV accumulators
 };
 
+// Per rank; ring_rank matters only for LightSeq.
 AttentionTraffic AttentionCommVolume(const AttentionCommShape& shape, const HeadPlan& heads,
-                                     int ring);
+                                     int ring, RingSchedule schedule = RingSchedule::kRing,
+                                     int ring_rank = 0);
 
 }  // namespace spindle::layout

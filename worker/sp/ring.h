@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/comm/communicator.h"
+#include "worker/sp/context_attention.h"
 
 namespace spindle::kernels {
 class ThreadPool;
@@ -37,19 +38,17 @@ struct RingOptions {
   kernels::ThreadPool* pool = nullptr;
 };
 
-class RingAttention {
+class RingAttention : public ContextAttention {
  public:
   // comm: the ring group (size R = positions.size()); may be null when R = 1.
   RingAttention(RingOptions options, std::shared_ptr<comm::Communicator> comm);
 
-  // q (b, n, h, d), k, v (b, n, h_kv, d) -> o (b, n, h, d), lse (b, h, n) fp32.
   std::pair<at::Tensor, at::Tensor> Forward(const at::Tensor& q, const at::Tensor& k,
-                                            const at::Tensor& v) const;
-  // Gradients of this rank's q, k, v from the global o, lse and d_o.
+                                            const at::Tensor& v) const override;
   std::tuple<at::Tensor, at::Tensor, at::Tensor> Backward(const at::Tensor& q, const at::Tensor& k,
                                                           const at::Tensor& v, const at::Tensor& o,
                                                           const at::Tensor& lse,
-                                                          const at::Tensor& d_o) const;
+                                                          const at::Tensor& d_o) const override;
 
  private:
   int size() const { return static_cast<int>(options_.positions.size()); }

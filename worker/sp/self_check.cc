@@ -62,7 +62,8 @@ double MaxError(const at::Tensor& local, const at::Tensor& reference, const Real
 }
 
 int64_t Diff(const comm::OpCounters& c, const layout::TrafficPart& want) {
-  return std::max({std::abs(c.bytes_sent - want.bytes), std::abs(c.bytes_received - want.bytes),
+  return std::max({std::abs(c.bytes_sent - want.bytes),
+                   std::abs(c.bytes_received - want.bytes_received),
                    std::abs(c.calls - want.calls), std::abs(c.messages_sent - want.messages)});
 }
 
@@ -75,9 +76,11 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 std::string AlgorithmName(const SelfCheckConfig& c) {
-  if (c.ulysses > 1 && c.ring > 1) return "usp";
+  const std::string schedule =
+      c.ring > 1 && c.schedule == layout::RingSchedule::kLightSeq ? "+lightseq" : "";
+  if (c.ulysses > 1 && c.ring > 1) return "usp" + schedule;
   if (c.ulysses > 1) return "ulysses";
-  if (c.ring > 1) return "ring";
+  if (c.ring > 1) return c.schedule == layout::RingSchedule::kLightSeq ? "lightseq" : "ring";
   return "local";
 }
 
@@ -131,6 +134,7 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
   options.h_kv = c.kv_heads;
   options.causal = c.causal;
   options.sp_rank = groups.sp_rank();
+  options.schedule = c.schedule;
   options.ulysses = groups.ulysses;
   options.ring = groups.ring;
   options.pool = std::move(pool);
@@ -147,7 +151,7 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
   SelfCheckResult result;
   result.expected = layout::AttentionCommVolume(
       {c.batch, lay.padded_len(), c.head_dim, /*act_bytes=*/4, /*acc_bytes=*/4},
-      attention->heads(), c.ring);
+      attention->heads(), c.ring, c.schedule, groups.coord().ring);
   auto snapshot = [&] {
     return std::pair{groups.ulysses->counters(), groups.ring->counters()};
   };

@@ -30,6 +30,7 @@ struct SelfCheckConfig {
   int ulysses = 1;
   int ring = 1;
   layout::LayoutKind layout = layout::LayoutKind::kZigzag;
+  layout::RingSchedule schedule = layout::RingSchedule::kRing;
   int64_t batch = 1;
   int64_t seq_len = 256;  // S, real tokens (padded as the layout needs)
   int heads = 4;
@@ -42,7 +43,7 @@ struct SelfCheckConfig {
 
 // e.g. "usp U=2 R=2 zigzag causal b=1 S=1000 h=8 h_kv=2 d=64"
 std::string Describe(const SelfCheckConfig& c);
-// "ulysses", "ring", "usp" or "local" from the degrees.
+// "ulysses", "ring", "usp" or "local" from the degrees, "+lightseq" when used.
 std::string AlgorithmName(const SelfCheckConfig& c);
 
 // Global float64 inputs and one-device results, (b, S, heads, d).
@@ -59,7 +60,7 @@ struct SelfCheckResult {
   // Max over ranks and over (forward, backward) × (bytes sent, bytes received,
   // calls, messages) of |counted − formula|; 0 means exact.
   int64_t traffic_diff = 0;
-  layout::AttentionTraffic expected;  // per rank, from the formulas
+  layout::AttentionTraffic expected;  // this rank's, from the formulas
   int64_t bytes_sent_forward = 0;     // this rank's counted bytes, all groups
   int64_t bytes_sent_backward = 0;
   double forward_seconds = 0;   // median over timed iterations, max over ranks

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "worker/sp/lightseq.h"
 #include "worker/sp/ring.h"
 #include "worker/sp/ulysses.h"
 
@@ -57,6 +58,14 @@ absl::StatusOr<std::shared_ptr<SpAttention>> SpAttention::Create(
     const layout::SequenceLayout& layout, SpAttentionOptions options) {
   auto heads = layout::PlanHeads(options.h, options.h_kv, layout.ulysses(), "parallel.ulysses");
   if (!heads.ok()) return heads.status();
+  if (options.schedule == layout::RingSchedule::kLightSeq) {
+    RingOptions ring;
+    for (int r = 0; r < layout.ring(); ++r) ring.positions.push_back(layout.RingPositions(r));
+    ring.causal = options.causal;
+    if (absl::Status s = LightSeqAttention::Validate(ring); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("parallel.schedule: ", s.message()));
+    }
+  }
   auto group_size = [](const std::shared_ptr<comm::Communicator>& c) { return c ? c->size() : 1; };
   if (group_size(options.ulysses) != layout.ulysses() || group_size(options.ring) != layout.ring()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -82,7 +91,11 @@ SpAttention::SpAttention(const layout::SequenceLayout& layout, const layout::Hea
   ring.causal = options_.causal;
   ring.scale = options_.scale;
   ring.pool = options_.pool.get();
-  ring_ = std::make_unique<RingAttention>(std::move(ring), options_.ring);
+  if (options_.schedule == layout::RingSchedule::kLightSeq) {
+    ring_ = std::make_unique<LightSeqAttention>(std::move(ring), options_.ring);
+  } else {
+    ring_ = std::make_unique<RingAttention>(std::move(ring), options_.ring);
+  }
 }
 
 SpAttention::~SpAttention() = default;

@@ -4,7 +4,8 @@
 //
 //   q, k, v (b, L, heads, d), this rank's L tokens in layout order
 //     -> Ulysses all-to-all: (b, U·L, heads/U, d), the ring rank's sequence
-//     -> ring attention over R ranks (or one local block when R = 1)
+//     -> ring attention over R ranks (or one local block when R = 1), with
+//        the pass-KV ring or LightSeq's balanced causal schedule
 //     -> Ulysses all-to-all back: o (b, L, h, d)
 //
 // Backward runs the mirror image from the saved post-exchange q, k, v and the
@@ -18,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/comm/communicator.h"
+#include "common/layout/comm_volume.h"
 #include "common/layout/head_plan.h"
 #include "common/layout/sequence_layout.h"
 
@@ -27,7 +29,7 @@ class ThreadPool;
 
 namespace spindle::sp {
 
-class RingAttention;
+class ContextAttention;
 class UlyssesExchange;
 
 struct SpAttentionOptions {
@@ -36,6 +38,8 @@ struct SpAttentionOptions {
   bool causal = true;
   double scale = 0;  // softmax scale; 0 means 1/sqrt(d)
   int sp_rank = 0;   // ring_rank · U + ulysses_rank
+  // Ring stage: pass-KV ring (any layout) or LightSeq (contiguous, causal, R even).
+  layout::RingSchedule schedule = layout::RingSchedule::kRing;
   // Group communicators; may be null when their degree is 1.
   std::shared_ptr<comm::Communicator> ulysses;
   std::shared_ptr<comm::Communicator> ring;
@@ -61,7 +65,7 @@ class SpAttention : public std::enable_shared_from_this<SpAttention> {
 
   // The stages, for the autograd function.
   const UlyssesExchange* ulysses() const { return ulysses_.get(); }
-  const RingAttention& ring() const { return *ring_; }
+  const ContextAttention& ring() const { return *ring_; }
 
  private:
   SpAttention(const layout::SequenceLayout& layout, const layout::HeadPlan& heads,
@@ -72,7 +76,7 @@ class SpAttention : public std::enable_shared_from_this<SpAttention> {
   SpAttentionOptions options_;
   std::vector<int64_t> local_positions_;
   std::unique_ptr<UlyssesExchange> ulysses_;  // null when U = 1
-  std::unique_ptr<RingAttention> ring_;
+  std::unique_ptr<ContextAttention> ring_;
 };
 
 }  // namespace spindle::sp

@@ -38,9 +38,11 @@ ABSL_FLAG(double, tolerance, 1e-5, "max abs error allowed against float64");
 ABSL_FLAG(std::string, only, "", "run only the algorithm rows whose name contains this");
 // Rank mode (set by the launcher).
 ABSL_FLAG(int, rank, -1, "world rank; unset means launcher mode");
+ABSL_FLAG(int, world, 0, "world size; when set it must equal ulysses × ring");
 ABSL_FLAG(int, ulysses, 1, "Ulysses degree U");
 ABSL_FLAG(int, ring, 1, "ring degree R");
 ABSL_FLAG(std::string, layout, "zigzag", "contiguous | zigzag | striped");
+ABSL_FLAG(std::string, schedule, "ring", "ring | lightseq (causal, contiguous, even ring degree)");
 ABSL_FLAG(std::string, store, "", "rendezvous directory shared by the ranks");
 ABSL_FLAG(std::string, result, "", "file rank 0 writes its result line to");
 
@@ -51,10 +53,13 @@ struct Row {
   std::string name;
   int ulysses, ring;
   layout::LayoutKind layout;
+  layout::RingSchedule schedule = layout::RingSchedule::kRing;
 };
 
-sp::SelfCheckConfig ConfigFromFlags(int ulysses, int ring, layout::LayoutKind kind) {
+sp::SelfCheckConfig ConfigFromFlags(int ulysses, int ring, layout::LayoutKind kind,
+                                    layout::RingSchedule schedule) {
   sp::SelfCheckConfig c;
+  c.schedule = schedule;
   c.ulysses = ulysses;
   c.ring = ring;
   c.layout = kind;
@@ -71,13 +76,23 @@ sp::SelfCheckConfig ConfigFromFlags(int ulysses, int ring, layout::LayoutKind ki
 int RunRank() {
   const int rank = absl::GetFlag(FLAGS_rank);
   const int world = absl::GetFlag(FLAGS_ulysses) * absl::GetFlag(FLAGS_ring);
+  if (absl::GetFlag(FLAGS_world) != 0 && absl::GetFlag(FLAGS_world) != world) {
+    std::cerr << "--world=" << absl::GetFlag(FLAGS_world) << " but --ulysses × --ring = " << world
+              << "; pass degrees whose product is the world size\n";
+    return 2;
+  }
   auto kind = layout::ParseLayout(absl::GetFlag(FLAGS_layout));
   if (!kind.ok()) {
     std::cerr << "--layout: " << kind.status().message() << "\n";
     return 2;
   }
+  auto schedule = layout::ParseSchedule(absl::GetFlag(FLAGS_schedule));
+  if (!schedule.ok()) {
+    std::cerr << "--schedule: " << schedule.status().message() << "\n";
+    return 2;
+  }
   const sp::SelfCheckConfig c =
-      ConfigFromFlags(absl::GetFlag(FLAGS_ulysses), absl::GetFlag(FLAGS_ring), *kind);
+      ConfigFromFlags(absl::GetFlag(FLAGS_ulysses), absl::GetFlag(FLAGS_ring), *kind, *schedule);
   const auto pool = runtime::ApplyThreads(runtime::PlanThreads(0, world));
   const auto timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout_s));
   auto store = comm::MakeFileStore(absl::GetFlag(FLAGS_store));
@@ -91,6 +106,7 @@ int RunRank() {
     std::cerr << "rank " << rank << ": " << groups.status().message() << "\n";
     return 1;
   }
+  std::cerr << "rank " << rank << ": groups formed" << std::endl;
   const sp::Reference ref = sp::ComputeReference(c);
   auto result = sp::RunSelfCheck(c, ref, *groups, pool);
   if (!result.ok()) {
@@ -123,8 +139,13 @@ int RunLauncher() {
     for (int u = 2; u < p; ++u) {
       if (p % u == 0) rows.push_back({"usp", u, p / u, layout::LayoutKind::kZigzag});
     }
+    if (p % 2 == 0 && absl::GetFlag(FLAGS_causal)) {
+      rows.push_back({"lightseq", 1, p, layout::LayoutKind::kContiguous,
+                      layout::RingSchedule::kLightSeq});
+    }
   }
-  const sp::SelfCheckConfig shown = ConfigFromFlags(1, 1, layout::LayoutKind::kContiguous);
+  const sp::SelfCheckConfig shown =
+      ConfigFromFlags(1, 1, layout::LayoutKind::kContiguous, layout::RingSchedule::kRing);
   std::cout << absl::StrFormat(
       "Sequence-parallel attention over Gloo, %d local processes per algorithm\n"
       "b=%d S=%d h=%d h_kv=%d d=%d %s, fp32 vs one-device float64 (tolerance %g)\n\n",
@@ -153,6 +174,7 @@ int RunLauncher() {
                 absl::StrCat("--ulysses=", row.ulysses),
                 absl::StrCat("--ring=", row.ring),
                 absl::StrCat("--layout=", LayoutName(row.layout)),
+                absl::StrCat("--schedule=", layout::ScheduleName(row.schedule)),
                 absl::StrCat("--store=", dir),
                 absl::StrCat("--result=", dir, "/result"),
                 absl::StrCat("--seq_len=", shown.seq_len),

@@ -83,6 +83,23 @@ TEST(SpAttentionTest, RefusesGroupsThatDoNotMatchTheLayout) {
   EXPECT_NE(sp.status().message().find("ring=4"), std::string::npos) << sp.status();
 }
 
+TEST(SpAttentionTest, RefusesLightSeqWhereItDoesNotApply) {
+  SpAttentionOptions o;
+  o.h = 4;
+  o.h_kv = 4;
+  o.schedule = layout::RingSchedule::kLightSeq;
+  auto refused = [&](LayoutKind kind, int ring, bool causal) {
+    o.causal = causal;
+    auto sp = SpAttention::Create(*SequenceLayout::Create(kind, 64, 1, ring), o);
+    return sp.ok() ? std::string() : std::string(sp.status().message());
+  };
+  EXPECT_NE(refused(LayoutKind::kContiguous, 4, false).find("causal attention only"),
+            std::string::npos);
+  EXPECT_NE(refused(LayoutKind::kContiguous, 3, true).find("even ring degree, got 3"),
+            std::string::npos);
+  EXPECT_NE(refused(LayoutKind::kZigzag, 4, true).find("contiguous layout"), std::string::npos);
+}
+
 TEST(SpAttentionTest, RepeatedRunsAreBitwiseIdentical) {
   const SequenceLayout lay = *SequenceLayout::Create(LayoutKind::kZigzag, 91, 1, 3);
   std::vector<std::vector<at::Tensor>> runs(2, std::vector<at::Tensor>(3 * 4));

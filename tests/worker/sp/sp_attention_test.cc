@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ std::string CaseName(const SelfCheckConfig& c) {
                      std::to_string(c.heads) + "kv" + std::to_string(c.kv_heads) +
                      (c.causal ? "_causal" : "_full") + "_S" + std::to_string(c.seq_len) + "_d" +
                      std::to_string(c.head_dim);
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
   return name;
 }
 
@@ -65,8 +69,10 @@ void ExpectExact(const SelfCheckConfig& c) {
 
 std::vector<SelfCheckConfig> Matrix() {
   std::vector<SelfCheckConfig> cases;
-  auto add = [&](int u, int r, LayoutKind kind, Heads heads, bool causal, int64_t s, int d) {
+  auto add = [&](int u, int r, LayoutKind kind, Heads heads, bool causal, int64_t s, int d,
+                 layout::RingSchedule schedule = layout::RingSchedule::kRing) {
     SelfCheckConfig c;
+    c.schedule = schedule;
     c.ulysses = u;
     c.ring = r;
     c.layout = kind;
@@ -104,10 +110,24 @@ std::vector<SelfCheckConfig> Matrix() {
       }
     }
   }
+  // LightSeq's balanced causal schedule: contiguous layout, even R.
+  for (int p : {2, 4, 8}) {
+    for (Heads heads : {Heads{4, 4}, Heads{8, 2}, Heads{4, 1}, Heads{7, 7}}) {
+      add(1, p, LayoutKind::kContiguous, heads, true, 61 + 6 * p, 16,
+          layout::RingSchedule::kLightSeq);
+    }
+  }
+  for (auto [u, r] : std::vector<std::pair<int, int>>{{2, 2}, {2, 4}, {4, 2}}) {
+    add(u, r, LayoutKind::kContiguous, {8, 2}, true, 97, 16, layout::RingSchedule::kLightSeq);
+  }
+  add(1, 4, LayoutKind::kContiguous, {8, 2}, true, 999, 64, layout::RingSchedule::kLightSeq);
   // Wider heads and longer sequences, where tiles straddle chunk boundaries.
   add(1, 4, LayoutKind::kZigzag, {8, 2}, true, 1001, 64);
   add(2, 2, LayoutKind::kZigzag, {8, 2}, true, 522, 128);
   add(4, 1, LayoutKind::kContiguous, {8, 8}, false, 517, 64);
+  add(1, 4, LayoutKind::kStriped, {8, 2}, false, 515, 128);
+  add(1, 3, LayoutKind::kContiguous, {4, 1}, true, 300, 32);
+  add(2, 2, LayoutKind::kStriped, {8, 4}, true, 255, 64);
   return cases;
 }
 

@@ -1,0 +1,120 @@
+// Sequence-parallel attention between real processes over Gloo TCP on
+// localhost: spindle-sp-demo ranks check output and gradients against
+// float64 one-device attention and count bytes against the formulas; a rank
+// killed with SIGKILL mid-attention makes every survivor exit with an error
+// naming a peer within the collective timeout.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/testing/rank_processes.h"
+#include "tests/testing/temp_dir.h"
+
+namespace spindle {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::RankExit;
+using testing::RankProcesses;
+using testing::RankProcessOptions;
+using testing::TempDir;
+
+struct Case {
+  const char* name;
+  int ulysses, ring;
+  const char* layout;
+  bool causal;
+  const char* schedule = "ring";
+};
+
+class SpGlooTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SpGlooTest, MatchesOneDeviceFloat64AndTheTrafficFormulas) {
+  const Case& c = GetParam();
+  TempDir dir;
+  const std::string result = dir.Join("result");
+  RankProcessOptions options{SPINDLE_SP_DEMO_BIN, c.ulysses * c.ring, dir.path(),
+                             {"--ulysses=" + std::to_string(c.ulysses),
+                              "--ring=" + std::to_string(c.ring),
+                              std::string("--layout=") + c.layout,
+                              std::string("--schedule=") + c.schedule,
+                              std::string("--causal=") + (c.causal ? "true" : "false"),
+                              "--seq_len=301", "--heads=8", "--kv_heads=2", "--head_dim=32",
+                              "--iterations=0", "--timeout_s=60", "--result=" + result}};
+  auto exits = testing::RunRanks(options, milliseconds(120000));
+  ASSERT_TRUE(exits.ok()) << exits.status();
+  for (const RankExit& e : *exits) ASSERT_TRUE(e.ok()) << e.Describe();
+
+  std::ifstream in(result);
+  double err_o, err_dq, err_dk, err_dv, fwd, bwd;
+  int finite;
+  int64_t traffic_diff, sent, formula;
+  in >> err_o >> err_dq >> err_dk >> err_dv >> finite >> traffic_diff >> sent >> formula >> fwd >>
+      bwd;
+  ASSERT_TRUE(in) << "rank 0 wrote no result to " << result;
+  EXPECT_LE(err_o, 1e-5);
+  EXPECT_LE(err_dq, 1e-5);
+  EXPECT_LE(err_dk, 1e-5);
+  EXPECT_LE(err_dv, 1e-5);
+  EXPECT_EQ(finite, 1);
+  EXPECT_EQ(traffic_diff, 0);
+  EXPECT_EQ(sent, formula);
+  EXPECT_GT(formula, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Algorithms, SpGlooTest,
+    ::testing::Values(Case{"ulysses4", 4, 1, "contiguous", true},
+                      Case{"ring4_zigzag", 1, 4, "zigzag", true},
+                      Case{"ring3_striped", 1, 3, "striped", true},
+                      Case{"ring2_contiguous_full", 1, 2, "contiguous", false},
+                      Case{"usp2x2_zigzag", 2, 2, "zigzag", true},
+                      Case{"lightseq4", 1, 4, "contiguous", true, "lightseq"}),
+    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+bool LogsContain(const TempDir& dir, int world, const std::string& text) {
+  for (int r = 0; r < world; ++r) {
+    std::ifstream in(dir.Join("rank_" + std::to_string(r) + ".log"));
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (log.find(text) == std::string::npos) return false;
+  }
+  return true;
+}
+
+TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
+  constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
+  TempDir dir;
+  RankProcessOptions options{SPINDLE_SP_DEMO_BIN, kWorld, dir.path(),
+                             {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4",
+                              "--kv_heads=1", "--head_dim=32", "--iterations=100000",
+                              "--timeout_s=" + std::to_string(kTimeoutS)}};
+  auto procs = RankProcesses::Start(options);
+  ASSERT_TRUE(procs.ok()) << procs.status();
+  const auto start = std::chrono::steady_clock::now();
+  while (!LogsContain(dir, kWorld, "groups formed") &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(LogsContain(dir, kWorld, "groups formed")) << "ranks never formed their groups";
+  std::this_thread::sleep_for(milliseconds(1500));  // well inside the attention loop
+  (*procs)->Kill(kVictim, SIGKILL);
+
+  const std::vector<RankExit> exits = (*procs)->Wait(milliseconds(60000));
+  EXPECT_EQ(exits[kVictim].signal, SIGKILL) << exits[kVictim].Describe();
+  for (const RankExit& e : exits) {
+    if (e.rank == kVictim) continue;
+    EXPECT_FALSE(e.killed_at_deadline) << "survivor hung: " << e.Describe();
+    EXPECT_TRUE(e.exited && e.exit_code != 0) << e.Describe();
+    EXPECT_NE(e.log.find("rank"), std::string::npos) << e.Describe();
+    EXPECT_NE(e.log.find("send_recv in group 'ring"), std::string::npos) << e.Describe();
+  }
+}
+
+}  // namespace
+}  // namespace spindle
