@@ -89,8 +89,10 @@ struct AttentionBackwardOut {
 };
 
 // Each returns InvalidArgument naming the offending field when the problem is
-// malformed (non-positive sizes, h % h_kv != 0, null pointers, d not
-// contiguous). pool may be nullptr to run on the calling thread.
+// malformed (non-positive sizes, h % h_kv != 0, null pointers, negative
+// strides, output strides that make elements overlap, negative positions,
+// valid_len < 0, non-finite scale). pool may be nullptr to run on the calling
+// thread. Results are bitwise identical whatever the pool size.
 absl::Status AttentionForward(const AttentionProblem& p, const AttentionForwardOut& out,
                               ThreadPool* pool);
 absl::Status AttentionBackward(const AttentionProblem& p, const AttentionBackwardIn& in,

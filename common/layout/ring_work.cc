@@ -34,16 +34,49 @@ std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_
   return steps;
 }
 
-double RingImbalance(const SequenceLayout& layout, bool causal) {
+std::vector<int64_t> LightSeqPairsPerStep(const SequenceLayout& layout, int r) {
+  const int r_count = layout.ring(), steps = r_count / 2;
+  auto pairs = [&](int q_rank, int k_rank) {
+    return CountPairs(layout.RingPositions(q_rank), layout.RingPositions(k_rank),
+                      layout.seq_len(), /*causal=*/true);
+  };
+  std::vector<int64_t> work = {pairs(r, r)};
+  for (int t = 1; t <= steps; ++t) {
+    if (r >= t) {
+      work.push_back(pairs(r, r - t));
+    } else if (t < steps) {
+      work.push_back(pairs(r + r_count - t, r));
+    } else {
+      work.push_back(0);
+    }
+  }
+  return work;
+}
+
+namespace {
+
+template <typename PerStep>
+double Imbalance(int ranks, PerStep per_step) {
   int64_t max_work = 0;
   int64_t total = 0;
-  for (int r = 0; r < layout.ring(); ++r) {
+  for (int r = 0; r < ranks; ++r) {
     int64_t work = 0;
-    for (int64_t w : VisiblePairsPerStep(layout, r, causal)) work += w;
+    for (int64_t w : per_step(r)) work += w;
     max_work = std::max(max_work, work);
     total += work;
   }
-  return total == 0 ? 1.0 : static_cast<double>(max_work) * layout.ring() / total;
+  return total == 0 ? 1.0 : static_cast<double>(max_work) * ranks / total;
+}
+
+}  // namespace
+
+double RingImbalance(const SequenceLayout& layout, bool causal) {
+  return Imbalance(layout.ring(),
+                   [&](int r) { return VisiblePairsPerStep(layout, r, causal); });
+}
+
+double LightSeqImbalance(const SequenceLayout& layout) {
+  return Imbalance(layout.ring(), [&](int r) { return LightSeqPairsPerStep(layout, r); });
 }
 
 }  // namespace spindle::layout

@@ -16,7 +16,14 @@ namespace spindle::layout {
 std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank,
                                          bool causal);
 
+// LightSeq's causal schedule (worker/sp/lightseq.h) on a contiguous layout:
+// pairs ring rank r computes at steps 0…R/2 — its diagonal, then one block as
+// owner (its queries, keys of rank r − t) or as helper (queries of rank
+// r + R − t, its own keys), or nothing at the last step when it is early.
+std::vector<int64_t> LightSeqPairsPerStep(const SequenceLayout& layout, int ring_rank);
+
 // max over ranks of total work / mean over ranks: 1.0 is perfect balance.
 double RingImbalance(const SequenceLayout& layout, bool causal);
+double LightSeqImbalance(const SequenceLayout& layout);
 
 }  // namespace spindle::layout

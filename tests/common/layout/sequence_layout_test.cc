@@ -128,6 +128,21 @@ TEST(RingWorkTest, ZigzagIsBalancedAtEveryStepContiguousIsNot) {
   EXPECT_EQ(VisiblePairsPerStep(zigzag, 2, false), (V{256, 256, 256, 256}));
 }
 
+TEST(RingWorkTest, LightSeqDoesOneBlockPerStepAndCoversEveryPairOnce) {
+  // Contiguous P = 4, S = 64 (c = 16): diagonal 136, full blocks 256; at the
+  // last step the early ranks rest (their blocks are the owners').
+  SequenceLayout l = Make(LayoutKind::kContiguous, 64, 1, 4);
+  EXPECT_EQ(LightSeqPairsPerStep(l, 0), (V{136, 256, 0}));  // helps rank 3 at t = 1
+  EXPECT_EQ(LightSeqPairsPerStep(l, 1), (V{136, 256, 0}));
+  EXPECT_EQ(LightSeqPairsPerStep(l, 3), (V{136, 256, 256}));
+  int64_t total = 0;
+  for (int r = 0; r < 4; ++r) {
+    for (int64_t w : LightSeqPairsPerStep(l, r)) total += w;
+  }
+  EXPECT_EQ(total, 64 * 65 / 2);
+  EXPECT_DOUBLE_EQ(LightSeqImbalance(l), 4.0 * (136 + 512) / (64 * 65 / 2));
+}
+
 TEST(RingWorkTest, PaddingIsNotWork) {
   SequenceLayout l = Make(LayoutKind::kZigzag, 10, 1, 4);  // 6 padding positions
   int64_t total = 0;
