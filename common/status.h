@@ -59,14 +59,14 @@ struct Voidify {
 
 // Aborts with file:line and streamed context when cond is false. For broken
 // invariants only, never for conditions the environment or user imposes.
-#define SPINDLE_CHECK(cond)                    \
-  (cond) ? (void)0                             \
-         : ::spindle::internal::Voidify() &    \
+#define SPINDLE_CHECK(cond)                 \
+  (cond) ? (void)0                          \
+         : ::spindle::internal::Voidify() & \
                ::spindle::internal::CheckFailure(__FILE__, __LINE__, #cond).stream()
 
 // Aborts when a Status that must succeed does not.
-#define SPINDLE_CHECK_OK(expr)                                       \
-  do {                                                               \
-    ::absl::Status spindle_check_status_ = (expr);                   \
+#define SPINDLE_CHECK_OK(expr)                                          \
+  do {                                                                  \
+    ::absl::Status spindle_check_status_ = (expr);                      \
     SPINDLE_CHECK(spindle_check_status_.ok()) << spindle_check_status_; \
   } while (0)

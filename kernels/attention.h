@@ -74,9 +74,9 @@ struct AttentionForwardOut {
 // block the query rows attend to), not this block's: with them each block's
 // gradient is exact on its own and block gradients simply add up.
 struct AttentionBackwardIn {
-  BshdView<const float> o;         // (b, s_q, h, d)
-  BshdView<const float> d_o;       // (b, s_q, h, d)
-  BhsView<const float> lse;        // (b, h, s_q)
+  BshdView<const float> o;    // (b, s_q, h, d)
+  BshdView<const float> d_o;  // (b, s_q, h, d)
+  BhsView<const float> lse;   // (b, h, s_q)
 };
 
 // Backward results. With accumulate = true the gradients are added to what
@@ -104,10 +104,10 @@ absl::Status AttentionBackward(const AttentionProblem& p, const AttentionBackwar
 // with the empty cases first: lse_blk = -inf leaves the row as it is;
 // lse = -inf takes the block's row; both give o = 0, lse = -inf.
 struct MergeProblem {
-  BshdView<float> o;               // (b, s, h, d) running output, updated
-  BhsView<float> lse;              // (b, h, s) running lse, updated
-  BshdView<const float> o_blk;     // (b, s, h, d)
-  BhsView<const float> lse_blk;    // (b, h, s)
+  BshdView<float> o;             // (b, s, h, d) running output, updated
+  BhsView<float> lse;            // (b, h, s) running lse, updated
+  BshdView<const float> o_blk;   // (b, s, h, d)
+  BhsView<const float> lse_blk;  // (b, h, s)
   int64_t b = 0;
   int64_t s = 0;
   int64_t h = 0;

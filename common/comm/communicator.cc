@@ -4,21 +4,30 @@ namespace spindle::comm {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kSendRecv: return "send_recv";
-    case Op::kAllToAll: return "all_to_all";
-    case Op::kAllReduce: return "all_reduce";
-    case Op::kAllGather: return "all_gather";
-    case Op::kBroadcast: return "broadcast";
-    case Op::kBarrier: return "barrier";
+    case Op::kSendRecv:
+      return "send_recv";
+    case Op::kAllToAll:
+      return "all_to_all";
+    case Op::kAllReduce:
+      return "all_reduce";
+    case Op::kAllGather:
+      return "all_gather";
+    case Op::kBroadcast:
+      return "broadcast";
+    case Op::kBarrier:
+      return "barrier";
   }
   return "unknown";
 }
 
 int64_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kFloat32: return 4;
-    case DType::kFloat64: return 8;
-    case DType::kInt64: return 8;
+    case DType::kFloat32:
+      return 4;
+    case DType::kFloat64:
+      return 8;
+    case DType::kInt64:
+      return 8;
   }
   return 0;
 }

@@ -58,8 +58,8 @@ enum class ReduceOp : int { kSum, kMax, kMin };
 struct P2POp {
   enum class Kind { kSend, kRecv };
   Kind kind;
-  int peer;      // rank in this group, != own rank
-  void* data;    // send: read, must stay valid until Wait; recv: written
+  int peer;    // rank in this group, != own rank
+  void* data;  // send: read, must stay valid until Wait; recv: written
   int64_t bytes;
 
   static P2POp Send(int peer, const void* data, int64_t bytes) {
@@ -80,8 +80,8 @@ class PendingBatch {
 };
 
 struct CommOptions {
-  std::string group = "world";  // name used in errors and metrics
-  int world_rank = 0;           // this rank's world rank, for error messages
+  std::string group = "world";   // name used in errors and metrics
+  int world_rank = 0;            // this rank's world rank, for error messages
   std::vector<int> world_ranks;  // group rank -> world rank; empty means identity
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // per blocking call
 };
@@ -103,8 +103,8 @@ class Communicator {
   // going to rank j; recv receives segment i (recv_bytes[i] bytes) from rank i
   // at offset sum(recv_bytes[0..i)). Uneven splits are allowed; the sizes a
   // pair agrees on must match.
-  virtual absl::Status AllToAll(const void* send, absl::Span<const int64_t> send_bytes,
-                                void* recv, absl::Span<const int64_t> recv_bytes) = 0;
+  virtual absl::Status AllToAll(const void* send, absl::Span<const int64_t> send_bytes, void* recv,
+                                absl::Span<const int64_t> recv_bytes) = 0;
 
   // In place; every rank ends with bitwise identical results (the reduction
   // order is fixed by the group, not by arrival order).

@@ -1,9 +1,12 @@
 #include "common/comm/gloo_communicator.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -186,6 +189,11 @@ absl::Status AwaitPeers(gloo::rendezvous::Store& store, int rank, int size,
 absl::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(
     gloo::rendezvous::Store& store, int rank, int size, const CommOptions& options,
     const GlooOptions& gloo_options) {
+  // Gloo writes to its sockets with writev, which raises SIGPIPE when the
+  // peer has died and would kill this process silently; ignored, the write
+  // fails with EPIPE and surfaces as an error naming that peer.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { signal(SIGPIPE, SIG_IGN); });
   if (size < 1 || rank < 0 || rank >= size ||
       (!options.world_ranks.empty() && static_cast<int>(options.world_ranks.size()) != size)) {
     return absl::InvalidArgumentError(

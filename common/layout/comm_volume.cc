@@ -24,22 +24,22 @@ TrafficPart Symmetric(int64_t calls, int64_t messages, int64_t bytes) {
 }
 
 // LightSeq traffic of ring rank r (see the header). Block sizes in bytes.
-void LightSeqVolume(const AttentionCommShape& s, const HeadPlan& heads, int64_t r_count,
-                    int64_t r, AttentionTraffic& t) {
+void LightSeqVolume(const AttentionCommShape& s, const HeadPlan& heads, int64_t r_count, int64_t r,
+                    AttentionTraffic& t) {
   const int64_t steps = r_count / 2;
   const int64_t n = s.padded_len / r_count;
   const int64_t q_elems = s.b * n * heads.h_local() * s.d;
   const int64_t lse_bytes = s.b * heads.h_local() * n * 4;  // lse is fp32 always
   const int64_t kv = 2 * s.b * n * heads.h_kv_local() * s.d * s.act_bytes;
   const int64_t q = q_elems * s.act_bytes;
-  const int64_t result = q_elems * s.acc_bytes + lse_bytes;       // partial o and lse
-  const int64_t bundle = 3 * q_elems * s.act_bytes + lse_bytes;   // q, o, dO, lse
+  const int64_t result = q_elems * s.acc_bytes + lse_bytes;      // partial o and lse
+  const int64_t bundle = 3 * q_elems * s.act_bytes + lse_bytes;  // q, o, dO, lse
   const int64_t dkv = 2 * s.b * n * heads.h_kv_local() * s.d * s.acc_bytes;
   const int64_t dq = q_elems * s.acc_bytes;
   const int64_t kv_sends = std::min(steps, std::max<int64_t>(0, r_count - 1 - r));
   const int64_t kv_recvs = std::min(r, steps);
-  const int64_t q_sends = std::max<int64_t>(0, r - steps);        // late rank
-  const int64_t helps = std::max<int64_t>(0, steps - 1 - r);      // early rank
+  const int64_t q_sends = std::max<int64_t>(0, r - steps);    // late rank
+  const int64_t helps = std::max<int64_t>(0, steps - 1 - r);  // early rank
   t.send_recv_forward = {2 * steps - 1, kv_sends + q_sends + 2 * helps,
                          kv_sends * kv + q_sends * q + helps * result,
                          kv_recvs * kv + helps * q + q_sends * result};
@@ -50,14 +50,14 @@ void LightSeqVolume(const AttentionCommShape& s, const HeadPlan& heads, int64_t 
 
 }  // namespace
 
-AttentionTraffic AttentionCommVolume(const AttentionCommShape& s, const HeadPlan& heads,
-                                     int ring, RingSchedule schedule, int ring_rank) {
+AttentionTraffic AttentionCommVolume(const AttentionCommShape& s, const HeadPlan& heads, int ring,
+                                     RingSchedule schedule, int ring_rank) {
   AttentionTraffic t;
   const int64_t u = heads.ulysses;
   const int64_t r = ring;
   const int64_t local_len = s.padded_len / (u * r);
   if (u > 1) {
-    const int64_t q_seg = s.b * local_len * heads.h_local() * s.d;         // per peer
+    const int64_t q_seg = s.b * local_len * heads.h_local() * s.d;          // per peer
     const int64_t kv_seg = 2 * s.b * local_len * heads.h_kv_local() * s.d;  // per peer
     const int64_t bytes = (u - 1) * (2 * q_seg + kv_seg) * s.act_bytes;
     t.all_to_all_forward = Symmetric(2, 2 * (u - 1), bytes);

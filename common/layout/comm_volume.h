@@ -25,7 +25,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-
 #include "common/layout/head_plan.h"
 
 namespace spindle::layout {
@@ -54,8 +53,8 @@ struct AttentionCommShape {
   int64_t b = 1;
   int64_t padded_len = 0;  // S_pad
   int64_t d = 0;
-  int64_t act_bytes = 4;   // element size of q, k, v, o and their gradients on the wire
-  int64_t acc_bytes = 4;   // element size of the ring's dK/dV accumulators
+  int64_t act_bytes = 4;  // element size of q, k, v, o and their gradients on the wire
+  int64_t acc_bytes = 4;  // element size of the ring's dK/dV accumulators
 };
 
 // Per rank; ring_rank matters only for LightSeq.

@@ -6,17 +6,15 @@
 namespace spindle::layout {
 namespace {
 
-bool Accepts(int h, int h_kv, int u) {
-  return h % u == 0 && (h_kv % u == 0 || u % h_kv == 0);
-}
+bool Accepts(int h, int h_kv, int u) { return h % u == 0 && (h_kv % u == 0 || u % h_kv == 0); }
 
 }  // namespace
 
 absl::StatusOr<HeadPlan> PlanHeads(int h, int h_kv, int ulysses, const char* field_prefix) {
   if (h < 1 || h_kv < 1 || h % h_kv != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "num_attention_heads (", h, ") must be a positive multiple of num_key_value_heads (",
-        h_kv, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_attention_heads (", h,
+                     ") must be a positive multiple of num_key_value_heads (", h_kv, ")"));
   }
   if (ulysses < 1) {
     return absl::InvalidArgumentError(

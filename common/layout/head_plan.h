@@ -22,9 +22,9 @@ struct HeadPlan {
   int h_kv = 0;         // key/value heads of the model
   int ulysses = 1;      // U
   int kv_replicas = 1;  // copies of each key/value head sent through the all-to-all
-  int h_local() const { return h / ulysses; }                       // query heads per rank
-  int h_kv_wire() const { return h_kv * kv_replicas; }              // max(h_kv, U) when replicating
-  int h_kv_local() const { return h_kv_wire() / ulysses; }          // key/value heads per rank
+  int h_local() const { return h / ulysses; }               // query heads per rank
+  int h_kv_wire() const { return h_kv * kv_replicas; }      // max(h_kv, U) when replicating
+  int h_kv_local() const { return h_kv_wire() / ulysses; }  // key/value heads per rank
   // Query heads of Ulysses rank u: [u·h_local, (u+1)·h_local).
   int first_q_head(int u) const { return u * h_local(); }
   // Key/value heads of Ulysses rank u, in the replicated numbering

@@ -6,8 +6,8 @@ namespace spindle::layout {
 
 absl::StatusOr<MeshDims> MakeMesh(int world, int dp, int ulysses, int ring) {
   if (dp < 1 || ulysses < 1 || ring < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "parallel degrees must be >= 1, got dp=", dp, " ulysses=", ulysses, " ring=", ring));
+    return absl::InvalidArgumentError(absl::StrCat("parallel degrees must be >= 1, got dp=", dp,
+                                                   " ulysses=", ulysses, " ring=", ring));
   }
   if (dp * ulysses * ring != world) {
     return absl::InvalidArgumentError(absl::StrCat(

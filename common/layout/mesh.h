@@ -34,7 +34,9 @@ absl::StatusOr<MeshDims> MakeMesh(int world, int dp, int ulysses, int ring);
 
 MeshCoord CoordOf(const MeshDims& m, int world_rank);
 int WorldRankOf(const MeshDims& m, const MeshCoord& c);
-inline int SpRankOf(const MeshDims& m, const MeshCoord& c) { return c.ring * m.ulysses + c.ulysses; }
+inline int SpRankOf(const MeshDims& m, const MeshCoord& c) {
+  return c.ring * m.ulysses + c.ulysses;
+}
 
 // World ranks of each group containing world_rank, ordered by the group's
 // own rank (ulysses index, ring index, sp rank, dp index respectively).

@@ -8,8 +8,7 @@ namespace {
 // Pairs (i, j) with k[j] <= q[i] (causal) among real tokens; O(n log n).
 int64_t CountPairs(std::vector<int64_t> q, std::vector<int64_t> k, int64_t valid, bool causal) {
   auto drop_padding = [valid](std::vector<int64_t>& v) {
-    v.erase(std::remove_if(v.begin(), v.end(), [valid](int64_t p) { return p >= valid; }),
-            v.end());
+    v.erase(std::remove_if(v.begin(), v.end(), [valid](int64_t p) { return p >= valid; }), v.end());
   };
   drop_padding(q);
   drop_padding(k);
@@ -22,8 +21,7 @@ int64_t CountPairs(std::vector<int64_t> q, std::vector<int64_t> k, int64_t valid
 
 }  // namespace
 
-std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank,
-                                         bool causal) {
+std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank, bool causal) {
   const int r_count = layout.ring();
   const std::vector<int64_t> q = layout.RingPositions(ring_rank);
   std::vector<int64_t> steps;
@@ -37,8 +35,8 @@ std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_
 std::vector<int64_t> LightSeqPairsPerStep(const SequenceLayout& layout, int r) {
   const int r_count = layout.ring(), steps = r_count / 2;
   auto pairs = [&](int q_rank, int k_rank) {
-    return CountPairs(layout.RingPositions(q_rank), layout.RingPositions(k_rank),
-                      layout.seq_len(), /*causal=*/true);
+    return CountPairs(layout.RingPositions(q_rank), layout.RingPositions(k_rank), layout.seq_len(),
+                      /*causal=*/true);
   };
   std::vector<int64_t> work = {pairs(r, r)};
   for (int t = 1; t <= steps; ++t) {
@@ -71,8 +69,7 @@ double Imbalance(int ranks, PerStep per_step) {
 }  // namespace
 
 double RingImbalance(const SequenceLayout& layout, bool causal) {
-  return Imbalance(layout.ring(),
-                   [&](int r) { return VisiblePairsPerStep(layout, r, causal); });
+  return Imbalance(layout.ring(), [&](int r) { return VisiblePairsPerStep(layout, r, causal); });
 }
 
 double LightSeqImbalance(const SequenceLayout& layout) {

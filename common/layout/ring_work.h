@@ -13,8 +13,7 @@
 namespace spindle::layout {
 
 // Visible pairs (padding excluded) of ring rank r at each step s in [0, R).
-std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank,
-                                         bool causal);
+std::vector<int64_t> VisiblePairsPerStep(const SequenceLayout& layout, int ring_rank, bool causal);
 
 // LightSeq's causal schedule (worker/sp/lightseq.h) on a contiguous layout:
 // pairs ring rank r computes at steps 0…R/2 — its diagonal, then one block as

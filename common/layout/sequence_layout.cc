@@ -8,9 +8,12 @@ namespace spindle::layout {
 
 const char* LayoutName(LayoutKind kind) {
   switch (kind) {
-    case LayoutKind::kContiguous: return "contiguous";
-    case LayoutKind::kZigzag: return "zigzag";
-    case LayoutKind::kStriped: return "striped";
+    case LayoutKind::kContiguous:
+      return "contiguous";
+    case LayoutKind::kZigzag:
+      return "zigzag";
+    case LayoutKind::kStriped:
+      return "striped";
   }
   return "unknown";
 }
@@ -19,15 +22,14 @@ absl::StatusOr<LayoutKind> ParseLayout(std::string_view name) {
   for (LayoutKind k : {LayoutKind::kContiguous, LayoutKind::kZigzag, LayoutKind::kStriped}) {
     if (name == LayoutName(k)) return k;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown sequence layout '", std::string(name), "'; use one of contiguous, zigzag, striped"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown sequence layout '", std::string(name),
+                                                 "'; use one of contiguous, zigzag, striped"));
 }
 
-absl::StatusOr<SequenceLayout> SequenceLayout::Create(LayoutKind kind, int64_t seq_len,
-                                                      int ulysses, int ring) {
+absl::StatusOr<SequenceLayout> SequenceLayout::Create(LayoutKind kind, int64_t seq_len, int ulysses,
+                                                      int ring) {
   if (seq_len < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sequence length must be >= 1, got ", seq_len));
+    return absl::InvalidArgumentError(absl::StrCat("sequence length must be >= 1, got ", seq_len));
   }
   if (ulysses < 1 || ring < 1) {
     return absl::InvalidArgumentError(absl::StrCat(

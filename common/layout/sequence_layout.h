@@ -48,8 +48,8 @@ class SequenceLayout {
   int ulysses() const { return ulysses_; }
   int ring() const { return ring_; }
   int sp() const { return ulysses_ * ring_; }
-  int64_t local_len() const { return padded_len_ / sp(); }       // tokens per SP rank
-  int64_t ring_len() const { return padded_len_ / ring_; }       // tokens per ring rank
+  int64_t local_len() const { return padded_len_ / sp(); }  // tokens per SP rank
+  int64_t ring_len() const { return padded_len_ / ring_; }  // tokens per ring rank
   int64_t padding() const { return padded_len_ - seq_len_; }
 
   // Global positions held by SP rank sp_rank = ring·U + ulysses, in local

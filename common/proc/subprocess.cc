@@ -41,11 +41,14 @@ std::string ExitStatus::Describe() const {
 absl::StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (!options.stdout_path.empty()) {
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, options.stdout_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
-  if (!options.stderr_path.empty()) {
+  if (options.stderr_to_stdout) {
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  } else if (!options.stderr_path.empty()) {
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, options.stderr_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
   }
@@ -62,12 +65,11 @@ absl::StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   envp.push_back(nullptr);
 
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, options.program.c_str(), &actions, nullptr, argv.data(),
-                             envp.data());
+  const int rc =
+      posix_spawn(&pid, options.program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot start ", options.program, ": ", strerror(rc)));
+    return absl::InternalError(absl::StrCat("cannot start ", options.program, ": ", strerror(rc)));
   }
   return Subprocess(pid);
 }
@@ -112,8 +114,7 @@ void Subprocess::Signal(int sig) {
 }
 
 absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& children,
-                                                std::chrono::milliseconds timeout,
-                                                bool fail_fast) {
+                                                std::chrono::milliseconds timeout, bool fail_fast) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     bool all_done = true;
@@ -136,9 +137,9 @@ absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& childre
         c.Signal(SIGKILL);
       }
       for (auto& c : children) c.Poll(nullptr);
-      return absl::DeadlineExceededError(absl::StrCat(
-          "processes ", absl::StrJoin(stuck, ", "), " still running after ",
-          timeout.count(), " ms; killed them"));
+      return absl::DeadlineExceededError(absl::StrCat("processes ", absl::StrJoin(stuck, ", "),
+                                                      " still running after ", timeout.count(),
+                                                      " ms; killed them"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -14,11 +14,13 @@
 
 namespace spindle::proc {
 
+// The child's stdin is /dev/null: nothing it runs may wait on our terminal.
 struct SpawnOptions {
   std::string program;            // path to the executable
   std::vector<std::string> args;  // argv[1..]
   std::string stdout_path;        // file receiving stdout; empty: inherit
   std::string stderr_path;        // file receiving stderr; empty: inherit
+  bool stderr_to_stdout = false;  // stderr joins stdout (stderr_path ignored)
   std::vector<std::string> env;   // extra "NAME=value" entries on top of ours
 };
 
@@ -61,8 +63,7 @@ class Subprocess {
 // job). Returns every child's status; DeadlineExceeded names the children
 // still running at the deadline, which are then killed.
 absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& children,
-                                                std::chrono::milliseconds timeout,
-                                                bool fail_fast);
+                                                std::chrono::milliseconds timeout, bool fail_fast);
 
 // The path of the running executable (/proc/self/exe).
 std::string SelfExecutable();

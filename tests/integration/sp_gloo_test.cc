@@ -3,9 +3,8 @@
 // float64 one-device attention and count bytes against the formulas; a rank
 // killed with SIGKILL mid-attention makes every survivor exit with an error
 // naming a peer within the collective timeout.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <fstream>
@@ -39,14 +38,14 @@ TEST_P(SpGlooTest, MatchesOneDeviceFloat64AndTheTrafficFormulas) {
   const Case& c = GetParam();
   TempDir dir;
   const std::string result = dir.Join("result");
-  RankProcessOptions options{SPINDLE_SP_DEMO_BIN, c.ulysses * c.ring, dir.path(),
-                             {"--ulysses=" + std::to_string(c.ulysses),
-                              "--ring=" + std::to_string(c.ring),
-                              std::string("--layout=") + c.layout,
-                              std::string("--schedule=") + c.schedule,
-                              std::string("--causal=") + (c.causal ? "true" : "false"),
-                              "--seq_len=301", "--heads=8", "--kv_heads=2", "--head_dim=32",
-                              "--iterations=0", "--timeout_s=60", "--result=" + result}};
+  RankProcessOptions options{
+      SPINDLE_SP_DEMO_BIN,
+      c.ulysses * c.ring,
+      dir.path(),
+      {"--ulysses=" + std::to_string(c.ulysses), "--ring=" + std::to_string(c.ring),
+       std::string("--layout=") + c.layout, std::string("--schedule=") + c.schedule,
+       std::string("--causal=") + (c.causal ? "true" : "false"), "--seq_len=301", "--heads=8",
+       "--kv_heads=2", "--head_dim=32", "--iterations=0", "--timeout_s=60", "--result=" + result}};
   auto exits = testing::RunRanks(options, milliseconds(120000));
   ASSERT_TRUE(exits.ok()) << exits.status();
   for (const RankExit& e : *exits) ASSERT_TRUE(e.ok()) << e.Describe();
@@ -68,15 +67,16 @@ TEST_P(SpGlooTest, MatchesOneDeviceFloat64AndTheTrafficFormulas) {
   EXPECT_GT(formula, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Algorithms, SpGlooTest,
-    ::testing::Values(Case{"ulysses4", 4, 1, "contiguous", true},
-                      Case{"ring4_zigzag", 1, 4, "zigzag", true},
-                      Case{"ring3_striped", 1, 3, "striped", true},
-                      Case{"ring2_contiguous_full", 1, 2, "contiguous", false},
-                      Case{"usp2x2_zigzag", 2, 2, "zigzag", true},
-                      Case{"lightseq4", 1, 4, "contiguous", true, "lightseq"}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Algorithms, SpGlooTest,
+                         ::testing::Values(Case{"ulysses4", 4, 1, "contiguous", true},
+                                           Case{"ring4_zigzag", 1, 4, "zigzag", true},
+                                           Case{"ring3_striped", 1, 3, "striped", true},
+                                           Case{"ring2_contiguous_full", 1, 2, "contiguous", false},
+                                           Case{"usp2x2_zigzag", 2, 2, "zigzag", true},
+                                           Case{"lightseq4", 1, 4, "contiguous", true, "lightseq"}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
 
 bool LogsContain(const TempDir& dir, int world, const std::string& text) {
   for (int r = 0; r < world; ++r) {
@@ -90,10 +90,12 @@ bool LogsContain(const TempDir& dir, int world, const std::string& text) {
 TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
   constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
   TempDir dir;
-  RankProcessOptions options{SPINDLE_SP_DEMO_BIN, kWorld, dir.path(),
-                             {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4",
-                              "--kv_heads=1", "--head_dim=32", "--iterations=100000",
-                              "--timeout_s=" + std::to_string(kTimeoutS)}};
+  RankProcessOptions options{
+      SPINDLE_SP_DEMO_BIN,
+      kWorld,
+      dir.path(),
+      {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4", "--kv_heads=1",
+       "--head_dim=32", "--iterations=100000", "--timeout_s=" + std::to_string(kTimeoutS)}};
   auto procs = RankProcesses::Start(options);
   ASSERT_TRUE(procs.ok()) << procs.status();
   const auto start = std::chrono::steady_clock::now();

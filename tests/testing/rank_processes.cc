@@ -1,20 +1,13 @@
 #include "tests/testing/rank_processes.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-
-extern char** environ;
 
 namespace spindle::testing {
 namespace {
@@ -45,84 +38,58 @@ absl::StatusOr<std::unique_ptr<RankProcesses>> RankProcesses::Start(
   procs->options_ = options;
   procs->start_ = std::chrono::steady_clock::now();
   for (int rank = 0; rank < options.world; ++rank) {
-    std::vector<std::string> args = {options.executable,
-                                     "--rank",
-                                     std::to_string(rank),
-                                     "--world",
-                                     std::to_string(options.world),
-                                     "--store",
-                                     options.store_dir};
-    args.insert(args.end(), options.args.begin(), options.args.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    const std::string log = LogPath(options, rank);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = 0;
-    const int err =
-        posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) {
-      // The destructor reaps the ranks already started.
-      return absl::InternalError(absl::StrCat("posix_spawn ", options.executable, " for rank ",
-                                              rank, ": ", std::strerror(err)));
+    proc::SpawnOptions spawn;
+    spawn.program = options.executable;
+    spawn.args = {"--rank", std::to_string(rank), "--world", std::to_string(options.world),
+                  "--store", options.store_dir};
+    spawn.args.insert(spawn.args.end(), options.args.begin(), options.args.end());
+    spawn.stdout_path = LogPath(options, rank);
+    spawn.stderr_to_stdout = true;
+    auto child = proc::Subprocess::Spawn(spawn);
+    // On failure the ranks already started are killed with `procs`.
+    if (!child.ok()) {
+      return absl::InternalError(absl::StrCat("rank ", rank, ": ", child.status().message()));
     }
-    procs->pids_.push_back(pid);
-    procs->reaped_.push_back(false);
+    procs->ranks_.push_back(std::move(*child));
   }
   return procs;
 }
 
-RankProcesses::~RankProcesses() {
-  for (size_t i = 0; i < pids_.size(); ++i) {
-    if (reaped_[i]) continue;
-    kill(pids_[i], SIGKILL);
-    waitpid(pids_[i], nullptr, 0);
-  }
-}
-
-void RankProcesses::Kill(int rank, int signal) {
-  if (!reaped_[rank]) kill(pids_[rank], signal);
-}
+void RankProcesses::Kill(int rank, int signal) { ranks_[rank].Signal(signal); }
 
 std::vector<RankExit> RankProcesses::Wait(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<RankExit> exits(pids_.size());
-  size_t left = 0;
-  for (size_t i = 0; i < pids_.size(); ++i) {
-    exits[i].rank = static_cast<int>(i);
-    if (!reaped_[i]) ++left;
-  }
-  auto record = [&](size_t i, int status) {
-    reaped_[i] = true;
-    --left;
+  std::vector<RankExit> exits(ranks_.size());
+  auto record = [&](size_t i) {
+    const proc::ExitStatus& s = ranks_[i].exit_status();
     exits[i].elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start_);
-    exits[i].exited = WIFEXITED(status);
-    if (exits[i].exited) exits[i].exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) exits[i].signal = WTERMSIG(status);
+    exits[i].exited = s.exited;
+    exits[i].exit_code = s.exited ? s.code : -1;
+    exits[i].signal = s.signal;
   };
+  std::vector<bool> recorded(ranks_.size(), false);
+  size_t left = ranks_.size();
   while (left > 0 && std::chrono::steady_clock::now() < deadline) {
-    for (size_t i = 0; i < pids_.size(); ++i) {
-      int status = 0;
-      if (!reaped_[i] && waitpid(pids_[i], &status, WNOHANG) == pids_[i]) record(i, status);
+    for (size_t i = 0; i < ranks_.size(); ++i) {
+      if (!recorded[i] && ranks_[i].Poll(nullptr)) {
+        record(i);
+        recorded[i] = true;
+        --left;
+      }
     }
     if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  for (size_t i = 0; i < pids_.size(); ++i) {
-    if (reaped_[i]) continue;
-    kill(pids_[i], SIGKILL);
-    int status = 0;
-    waitpid(pids_[i], &status, 0);
-    record(i, status);
-    exits[i].killed_at_deadline = true;
+  for (size_t i = 0; i < ranks_.size(); ++i) {
+    exits[i].rank = static_cast<int>(i);
+    if (!recorded[i]) {
+      ranks_[i].Signal(SIGKILL);
+      while (!ranks_[i].Poll(nullptr)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      record(i);
+      exits[i].killed_at_deadline = true;
+    }
+    exits[i].log = ReadFile(LogPath(options_, static_cast<int>(i)));
   }
-  for (size_t i = 0; i < pids_.size(); ++i) exits[i].log = ReadFile(LogPath(options_, i));
   return exits;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/proc/subprocess.h"
 
 namespace spindle::testing {
 
@@ -41,10 +42,10 @@ struct RankExit {
 class RankProcesses {
  public:
   static absl::StatusOr<std::unique_ptr<RankProcesses>> Start(const RankProcessOptions& options);
-  ~RankProcesses();  // SIGKILLs and reaps every rank still running
+  ~RankProcesses() = default;  // SIGKILLs and reaps every rank still running
 
-  int world() const { return static_cast<int>(pids_.size()); }
-  pid_t pid(int rank) const { return pids_[rank]; }
+  int world() const { return static_cast<int>(ranks_.size()); }
+  pid_t pid(int rank) const { return ranks_[rank].pid(); }
 
   // Sends `signal` to rank (no effect once it has been reaped).
   void Kill(int rank, int signal);
@@ -58,8 +59,7 @@ class RankProcesses {
 
   RankProcessOptions options_;
   std::chrono::steady_clock::time_point start_;
-  std::vector<pid_t> pids_;
-  std::vector<bool> reaped_;
+  std::vector<proc::Subprocess> ranks_;
 };
 
 // Start, then Wait(timeout).

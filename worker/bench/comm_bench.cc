@@ -113,8 +113,8 @@ int RunCommBench(std::ostream& out) {
                                {"ring", 1, p, layout::LayoutKind::kContiguous},
                                {"ring", 1, p, layout::LayoutKind::kZigzag},
                                {"ring", 1, p, layout::LayoutKind::kStriped}};
-    algos.push_back({"lightseq", 1, p, layout::LayoutKind::kContiguous,
-                     layout::RingSchedule::kLightSeq});
+    algos.push_back(
+        {"lightseq", 1, p, layout::LayoutKind::kContiguous, layout::RingSchedule::kLightSeq});
     if (p >= 4) algos.push_back({"usp", 2, p / 2, layout::LayoutKind::kZigzag});
     for (const Algo& a : algos) {
       const auto lay = *layout::SequenceLayout::Create(a.layout, s, a.ulysses, a.ring);
@@ -132,17 +132,20 @@ int RunCommBench(std::ostream& out) {
                              m.spread, imbalance);
     }
   }
-  out << "\n" << (all_exact ? "Counted bytes equal the formulas exactly on every rank."
-                            : "MISMATCH between counted bytes and the formulas.")
+  out << "\n"
+      << (all_exact ? "Counted bytes equal the formulas exactly on every rank."
+                    : "MISMATCH between counted bytes and the formulas.")
       << "\n\n";
 
   // The reference figures of sp-algorithms §6: Llama-3-8B layer, S = 128K, P = 8, bf16.
   out << "## Formula: Llama-3-8B layer (h=32, h_kv=8, d=128), b=1, S=131072, P=8, bf16, fp32 "
          "dK/dV\n\n| scheme | forward MB | backward MB | total MB |\n|---|---:|---:|---:|\n";
-  for (auto [name, u, r] : {std::tuple{"ulysses 8×1", 8, 1}, {"ring 1×8", 1, 8},
-                            {"usp 4×2", 4, 2}, {"usp 2×4", 2, 4}}) {
-    const auto t = layout::AttentionCommVolume({1, 131072, 128, 2, 4},
-                                               *layout::PlanHeads(32, 8, u), r);
+  for (auto [name, u, r] : {std::tuple{"ulysses 8×1", 8, 1},
+                            {"ring 1×8", 1, 8},
+                            {"usp 4×2", 4, 2},
+                            {"usp 2×4", 2, 4}}) {
+    const auto t =
+        layout::AttentionCommVolume({1, 131072, 128, 2, 4}, *layout::PlanHeads(32, 8, u), r);
     const double f = FormulaForward(t) / 1e6, b = FormulaBackward(t) / 1e6;
     out << absl::StrFormat("| %s | %.0f | %.0f | %.0f |\n", name, f, b, f + b);
   }

@@ -86,8 +86,7 @@ void PrintMachine(const Options& o, std::ostream& out) {
       << "- usable cores: " << UsableCores() << " (benchmarks use " << o.threads << ")\n"
       << "- libtorch: " << TORCH_VERSION << " (header version), torch default intra-op threads "
       << at::get_num_threads() << "\n"
-      << "- BLAS behind libblas.so.3: " << (blas.empty() ? "not OpenBLAS" : blas)
-      << "\n"
+      << "- BLAS behind libblas.so.3: " << (blas.empty() ? "not OpenBLAS" : blas) << "\n"
       << "- Spindle CPU kernels: " << kernels::cpu::IsaName(kernels::cpu::BestIsa()) << "\n\n";
 }
 

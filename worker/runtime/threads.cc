@@ -1,7 +1,6 @@
 #include "worker/runtime/threads.h"
 
 #include <sched.h>
-
 #include <torch/torch.h>
 
 #include <algorithm>

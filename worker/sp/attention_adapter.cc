@@ -7,13 +7,6 @@
 namespace spindle::sp {
 namespace {
 
-// Status -> torch error at the adapter boundary.
-#define SPINDLE_TORCH_CHECK_OK(expr)                          \
-  do {                                                        \
-    const ::absl::Status spindle_s_ = (expr);                 \
-    TORCH_CHECK(spindle_s_.ok(), std::string(spindle_s_.message())); \
-  } while (0)
-
 void CheckBshd(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.defined(), name, " is undefined");
   TORCH_CHECK(t.device().is_cpu(), name, " must be a CPU tensor (CUDA attention is not built in)");
@@ -84,7 +77,7 @@ void BlockForwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tensor
   TORCH_CHECK(o.sizes() == q.sizes(), "o must be shaped like q ", q.sizes(), ", got ", o.sizes());
   TORCH_CHECK(lse.size(0) == p.b && lse.size(1) == p.h && lse.size(2) == p.s_q,
               "lse must be (b, h, s_q), got ", lse.sizes());
-  SPINDLE_TORCH_CHECK_OK(kernels::AttentionForward(p, {Bshd<float>(o), Bhs<float>(lse)}, pool));
+  TORCH_CHECK_OK_STATUS(kernels::AttentionForward(p, {Bshd<float>(o), Bhs<float>(lse)}, pool));
 }
 
 std::pair<at::Tensor, at::Tensor> BlockForward(const at::Tensor& q, const at::Tensor& k,
@@ -113,9 +106,8 @@ void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tenso
               "dk and dv must be shaped like k ", k.sizes());
   kernels::AttentionBackwardIn in{Bshd<const float>(o), Bshd<const float>(d_o),
                                   Bhs<const float>(lse)};
-  kernels::AttentionBackwardOut out{Bshd<float>(dq), Bshd<float>(dk), Bshd<float>(dv),
-                                    accumulate};
-  SPINDLE_TORCH_CHECK_OK(kernels::AttentionBackward(p, in, out, pool));
+  kernels::AttentionBackwardOut out{Bshd<float>(dq), Bshd<float>(dk), Bshd<float>(dv), accumulate};
+  TORCH_CHECK_OK_STATUS(kernels::AttentionBackward(p, in, out, pool));
 }
 
 void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at::Tensor& lse_blk,
@@ -135,7 +127,7 @@ void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at
   m.s = o.size(1);
   m.h = o.size(2);
   m.d = o.size(3);
-  SPINDLE_TORCH_CHECK_OK(kernels::MergeAttention(m, pool));
+  TORCH_CHECK_OK_STATUS(kernels::MergeAttention(m, pool));
 }
 
 }  // namespace spindle::sp

@@ -8,14 +8,26 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "absl/status/status.h"
 
 namespace spindle::kernels {
 class ThreadPool;
 }
+
+// A Status that must be OK inside a torch op; otherwise a torch error with its
+// message (the op's caller turns it back into a Status).
+#define TORCH_CHECK_OK_STATUS(expr)                                              \
+  do {                                                                           \
+    const ::absl::Status spindle_torch_s_ = (expr);                              \
+    TORCH_CHECK(spindle_torch_s_.ok(), std::string(spindle_torch_s_.message())); \
+  } while (0)
 
 namespace spindle::sp {
 

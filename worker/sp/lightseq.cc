@@ -2,24 +2,12 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "worker/sp/attention_adapter.h"
 
 namespace spindle::sp {
-namespace {
-
-using comm::P2POp;
-
-void CheckOk(const absl::Status& s) { TORCH_CHECK(s.ok(), std::string(s.message())); }
-
-int64_t Bytes(const at::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
-P2POp Send(int peer, const at::Tensor& t) { return P2POp::Send(peer, t.data_ptr(), Bytes(t)); }
-P2POp Recv(int peer, const at::Tensor& t) { return P2POp::Recv(peer, t.data_ptr(), Bytes(t)); }
-
-}  // namespace
 
 absl::Status LightSeqAttention::Validate(const RingOptions& options) {
   const int r = static_cast<int>(options.positions.size());
@@ -29,9 +17,9 @@ absl::Status LightSeqAttention::Validate(const RingOptions& options) {
         "masks");
   }
   if (r > 1 && r % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the lightseq schedule needs an even ring degree, got ", r,
-        "; use the ring schedule with the zigzag layout instead"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the lightseq schedule needs an even ring degree, got ", r,
+                     "; use the ring schedule with the zigzag layout instead"));
   }
   for (int i = 0; i < r; ++i) {
     const auto& p = options.positions[i];
@@ -46,14 +34,8 @@ absl::Status LightSeqAttention::Validate(const RingOptions& options) {
 }
 
 LightSeqAttention::LightSeqAttention(RingOptions options, std::shared_ptr<comm::Communicator> comm)
-    : options_(std::move(options)), comm_(std::move(comm)) {
-  CheckOk(Validate(options_));
-  TORCH_CHECK(size() == 1 || (comm_ && comm_->size() == size()), "ring group has ",
-              comm_ ? comm_->size() : 0, " ranks but the layout has ", size());
-}
-
-double LightSeqAttention::Scale(const at::Tensor& q) const {
-  return options_.scale > 0 ? options_.scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+    : ContextAttention(std::move(options), std::move(comm)) {
+  TORCH_CHECK_OK_STATUS(Validate(options_));
 }
 
 std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q,
@@ -62,11 +44,7 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
   const int r_count = size(), me = rank(), steps = r_count / 2;
   const double scale = Scale(q);
   kernels::ThreadPool* pool = options_.pool;
-  auto mask = [&](int q_rank, int k_rank) {
-    return BlockMask{true, &options_.positions[q_rank], &options_.positions[k_rank],
-                     options_.valid_len};
-  };
-  auto [o, lse] = BlockForward(q, k, v, mask(me, me), scale, pool);
+  auto [o, lse] = BlockForward(q, k, v, Mask(me, me), scale, pool);
   if (r_count == 1) return {o, lse};
 
   const at::Tensor kv = at::stack({k, v});
@@ -74,36 +52,31 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
   const at::Tensor kv_in[2] = {at::empty_like(kv), at::empty_like(kv)};
   const at::Tensor q_in[2] = {at::empty_like(q_c), at::empty_like(q_c)};
   at::Tensor o_blk = at::empty_like(q_c), lse_blk = at::empty_like(lse);
-  auto start = [&](const std::vector<P2POp>& ops) {
-    auto batch = comm_->StartSendRecv(ops);
-    CheckOk(batch.status());
-    return std::move(*batch);
-  };
   // Every rank posts the same sequence of batches (inputs(1), then per step
   // inputs(t+1) and the step's returns), so tags line up.
   auto inputs = [&](int t) {
-    std::vector<P2POp> ops;
+    std::vector<comm::P2POp> ops;
     if (me + t < r_count) ops.push_back(Send(me + t, kv));
     if (IsOwner(t)) ops.push_back(Recv(me - t, kv_in[t % 2]));
     if (IsLate(t)) ops.push_back(Send(me - (r_count - t), q_c));
     if (IsHelper(t)) ops.push_back(Recv(me + r_count - t, q_in[t % 2]));
-    return start(ops);
+    return Start(ops);
   };
   auto pending = inputs(1);
   for (int t = 1; t <= steps; ++t) {
-    CheckOk(pending->Wait());
+    TORCH_CHECK_OK_STATUS(pending->Wait());
     if (t < steps) pending = inputs(t + 1);
     if (IsOwner(t)) {
       const at::Tensor& kv_t = kv_in[t % 2];
-      BlockForwardInto(q, kv_t[0], kv_t[1], mask(me, me - t), scale, o_blk, lse_blk, pool);
+      BlockForwardInto(q, kv_t[0], kv_t[1], Mask(me, me - t), scale, o_blk, lse_blk, pool);
       MergeInto(o, lse, o_blk, lse_blk, pool);
     }
     if (!HelpersActive(t)) continue;
     // The helper's partial result goes back to the late rank, which merges it.
-    std::vector<P2POp> ops;
+    std::vector<comm::P2POp> ops;
     if (IsHelper(t)) {
       const int late = me + r_count - t;
-      BlockForwardInto(q_in[t % 2], k, v, mask(late, me), scale, o_blk, lse_blk, pool);
+      BlockForwardInto(q_in[t % 2], k, v, Mask(late, me), scale, o_blk, lse_blk, pool);
       ops = {Send(late, o_blk), Send(late, lse_blk)};
     }
     at::Tensor o_ret, lse_ret;
@@ -112,7 +85,7 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
       lse_ret = at::empty_like(lse);
       ops = {Recv(me - (r_count - t), o_ret), Recv(me - (r_count - t), lse_ret)};
     }
-    CheckOk(start(ops)->Wait());
+    TORCH_CHECK_OK_STATUS(Start(ops)->Wait());
     if (IsLate(t)) MergeInto(o, lse, o_ret, lse_ret, pool);
   }
   return {o, lse};
@@ -124,20 +97,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
   const int r_count = size(), me = rank(), steps = r_count / 2;
   const double scale = Scale(q);
   kernels::ThreadPool* pool = options_.pool;
-  auto mask = [&](int q_rank, int k_rank) {
-    return BlockMask{true, &options_.positions[q_rank], &options_.positions[k_rank],
-                     options_.valid_len};
-  };
   const at::Tensor kv = at::stack({k, v});
   at::Tensor dq = at::zeros(q.sizes(), q.options());
   at::Tensor dkv = at::zeros_like(kv);  // this rank's own dK/dV
   at::Tensor dk = dkv[0], dv = dkv[1];
-  BlockBackwardInto(q, k, v, o, d_o, lse, mask(me, me), scale, dq, dk, dv, true, pool);
+  BlockBackwardInto(q, k, v, o, d_o, lse, Mask(me, me), scale, dq, dk, dv, true, pool);
   if (r_count == 1) return {dq, dk, dv};
 
   // What a late rank ships to its helper: q, o, dO (b, n, h, d) and lse (b, h, n).
-  const at::Tensor bundle[] = {q.contiguous(), o.contiguous(), d_o.contiguous(),
-                               lse.contiguous()};
+  const at::Tensor bundle[] = {q.contiguous(), o.contiguous(), d_o.contiguous(), lse.contiguous()};
   std::vector<at::Tensor> bundle_in[2];
   for (auto& b : bundle_in) {
     for (const at::Tensor& t : bundle) b.push_back(at::empty_like(t));
@@ -145,32 +113,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
   const at::Tensor kv_in[2] = {at::empty_like(kv), at::empty_like(kv)};
   at::Tensor dkv_blk = at::empty_like(kv), dkv_ret = at::empty_like(kv);
   at::Tensor dq_h = at::empty_like(dq), dq_ret = at::empty_like(dq);
-  auto start = [&](const std::vector<P2POp>& ops) {
-    auto batch = comm_->StartSendRecv(ops);
-    CheckOk(batch.status());
-    return std::move(*batch);
-  };
   auto inputs = [&](int t) {
-    std::vector<P2POp> ops;
+    std::vector<comm::P2POp> ops;
     if (me + t < r_count) ops.push_back(Send(me + t, kv));
     if (IsOwner(t)) ops.push_back(Recv(me - t, kv_in[t % 2]));
     for (int i = 0; i < 4; ++i) {
       if (IsLate(t)) ops.push_back(Send(me - (r_count - t), bundle[i]));
       if (IsHelper(t)) ops.push_back(Recv(me + r_count - t, bundle_in[t % 2][i]));
     }
-    return start(ops);
+    return Start(ops);
   };
   auto pending = inputs(1);
   for (int t = 1; t <= steps; ++t) {
-    CheckOk(pending->Wait());
+    TORCH_CHECK_OK_STATUS(pending->Wait());
     if (t < steps) pending = inputs(t + 1);
-    std::vector<P2POp> ops;
+    std::vector<comm::P2POp> ops;
     if (IsOwner(t)) {
       // A dK/dV delta for rank me − t's keys and values, returned to it.
       dkv_blk.zero_();
       at::Tensor dk_blk = dkv_blk[0], dv_blk = dkv_blk[1];
       const at::Tensor& kv_t = kv_in[t % 2];
-      BlockBackwardInto(q, kv_t[0], kv_t[1], o, d_o, lse, mask(me, me - t), scale, dq, dk_blk,
+      BlockBackwardInto(q, kv_t[0], kv_t[1], o, d_o, lse, Mask(me, me - t), scale, dq, dk_blk,
                         dv_blk, true, pool);
       ops.push_back(Send(me - t, dkv_blk));
     }
@@ -180,12 +143,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
       const int late = me + r_count - t;
       const auto& in = bundle_in[t % 2];
       dq_h.zero_();
-      BlockBackwardInto(in[0], k, v, in[1], in[2], in[3], mask(late, me), scale, dq_h, dk, dv,
-                        true, pool);
+      BlockBackwardInto(in[0], k, v, in[1], in[2], in[3], Mask(late, me), scale, dq_h, dk, dv, true,
+                        pool);
       ops.push_back(Send(late, dq_h));
     }
     if (IsLate(t)) ops.push_back(Recv(me - (r_count - t), dq_ret));
-    CheckOk(start(ops)->Wait());
+    TORCH_CHECK_OK_STATUS(Start(ops)->Wait());
     if (me + t < r_count) dkv.add_(dkv_ret);
     if (IsLate(t)) dq.add_(dq_ret);
   }

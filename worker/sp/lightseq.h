@@ -19,9 +19,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "common/comm/communicator.h"
 #include "worker/sp/context_attention.h"
-#include "worker/sp/ring.h"
 
 namespace spindle::sp {
 
@@ -30,6 +28,7 @@ class LightSeqAttention : public ContextAttention {
   // Checks the schedule applies: causal, R even (or 1), contiguous positions.
   static absl::Status Validate(const RingOptions& options);
 
+  // Aborts the op (torch error) when Validate fails.
   LightSeqAttention(RingOptions options, std::shared_ptr<comm::Communicator> comm);
 
   std::pair<at::Tensor, at::Tensor> Forward(const at::Tensor& q, const at::Tensor& k,
@@ -40,17 +39,11 @@ class LightSeqAttention : public ContextAttention {
                                                           const at::Tensor& d_o) const override;
 
  private:
-  int size() const { return static_cast<int>(options_.positions.size()); }
-  int rank() const { return comm_ ? comm_->rank() : 0; }
   // Whether helpers work at step t (at t = R/2 their blocks are the owners').
   bool HelpersActive(int t) const { return t < size() / 2; }
   bool IsOwner(int t) const { return rank() >= t; }
   bool IsHelper(int t) const { return HelpersActive(t) && rank() < t; }
   bool IsLate(int t) const { return HelpersActive(t) && rank() >= size() - t; }
-  double Scale(const at::Tensor& q) const;
-
-  RingOptions options_;
-  std::shared_ptr<comm::Communicator> comm_;
 };
 
 }  // namespace spindle::sp

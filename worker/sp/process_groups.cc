@@ -14,8 +14,8 @@ GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank) {
              -> absl::StatusOr<std::unique_ptr<comm::Communicator>> {
     const auto me = std::find(world_ranks.begin(), world_ranks.end(), world_rank);
     if (me == world_ranks.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("world rank ", world_rank,
-                                                     " is not a member of group ", options.group));
+      return absl::InvalidArgumentError(
+          absl::StrCat("world rank ", world_rank, " is not a member of group ", options.group));
     }
     return comm::CreateGlooCommunicator(store, static_cast<int>(me - world_ranks.begin()),
                                         static_cast<int>(world_ranks.size()), options);
@@ -41,14 +41,14 @@ absl::StatusOr<ProcessGroups> BuildProcessGroups(const layout::MeshDims& mesh, i
   std::vector<int> all(mesh.world());
   std::iota(all.begin(), all.end(), 0);
   SPINDLE_ASSIGN_OR_RETURN(groups.world, make(all, "world"));
-  SPINDLE_ASSIGN_OR_RETURN(groups.sp, make(layout::SpGroup(mesh, world_rank),
-                                           layout::SpGroupName(mesh, world_rank)));
+  SPINDLE_ASSIGN_OR_RETURN(
+      groups.sp, make(layout::SpGroup(mesh, world_rank), layout::SpGroupName(mesh, world_rank)));
   SPINDLE_ASSIGN_OR_RETURN(groups.ulysses, make(layout::UlyssesGroup(mesh, world_rank),
                                                 layout::UlyssesGroupName(mesh, world_rank)));
   SPINDLE_ASSIGN_OR_RETURN(groups.ring, make(layout::RingGroup(mesh, world_rank),
                                              layout::RingGroupName(mesh, world_rank)));
-  SPINDLE_ASSIGN_OR_RETURN(groups.dp, make(layout::DpGroup(mesh, world_rank),
-                                           layout::DpGroupName(mesh, world_rank)));
+  SPINDLE_ASSIGN_OR_RETURN(
+      groups.dp, make(layout::DpGroup(mesh, world_rank), layout::DpGroupName(mesh, world_rank)));
   return groups;
 }
 

@@ -14,34 +14,19 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <cmath>
 #include <memory>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include "common/comm/communicator.h"
 #include "worker/sp/context_attention.h"
-
-namespace spindle::kernels {
-class ThreadPool;
-}
 
 namespace spindle::sp {
 
-struct RingOptions {
-  // positions[r]: global positions of ring rank r's tokens (RingPositions).
-  std::vector<std::vector<int64_t>> positions;
-  int64_t valid_len = INT64_MAX;  // positions >= valid_len are padding
-  bool causal = true;
-  double scale = 0;  // 0 means 1/sqrt(d)
-  kernels::ThreadPool* pool = nullptr;
-};
-
 class RingAttention : public ContextAttention {
  public:
-  // comm: the ring group (size R = positions.size()); may be null when R = 1.
-  RingAttention(RingOptions options, std::shared_ptr<comm::Communicator> comm);
+  RingAttention(RingOptions options, std::shared_ptr<comm::Communicator> comm)
+      : ContextAttention(std::move(options), std::move(comm)) {}
 
   std::pair<at::Tensor, at::Tensor> Forward(const at::Tensor& q, const at::Tensor& k,
                                             const at::Tensor& v) const override;
@@ -51,15 +36,8 @@ class RingAttention : public ContextAttention {
                                                           const at::Tensor& d_o) const override;
 
  private:
-  int size() const { return static_cast<int>(options_.positions.size()); }
-  int rank() const { return comm_ ? comm_->rank() : 0; }
-  double Scale(const at::Tensor& q) const {
-    return options_.scale > 0 ? options_.scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  }
+  // The ring rank whose key/value block this rank holds at a step.
   int Source(int step) const { return ((rank() - step) % size() + size()) % size(); }
-
-  RingOptions options_;
-  std::shared_ptr<comm::Communicator> comm_;
 };
 
 }  // namespace spindle::sp

@@ -63,8 +63,8 @@ double MaxError(const at::Tensor& local, const at::Tensor& reference, const Real
 
 int64_t Diff(const comm::OpCounters& c, const layout::TrafficPart& want) {
   return std::max({std::abs(c.bytes_sent - want.bytes),
-                   std::abs(c.bytes_received - want.bytes_received),
-                   std::abs(c.calls - want.calls), std::abs(c.messages_sent - want.messages)});
+                   std::abs(c.bytes_received - want.bytes_received), std::abs(c.calls - want.calls),
+                   std::abs(c.messages_sent - want.messages)});
 }
 
 double Median(std::vector<double> v) {
@@ -150,11 +150,9 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
 
   SelfCheckResult result;
   result.expected = layout::AttentionCommVolume(
-      {c.batch, lay.padded_len(), c.head_dim, /*act_bytes=*/4, /*acc_bytes=*/4},
-      attention->heads(), c.ring, c.schedule, groups.coord().ring);
-  auto snapshot = [&] {
-    return std::pair{groups.ulysses->counters(), groups.ring->counters()};
-  };
+      {c.batch, lay.padded_len(), c.head_dim, /*act_bytes=*/4, /*acc_bytes=*/4}, attention->heads(),
+      c.ring, c.schedule, groups.coord().ring);
+  auto snapshot = [&] { return std::pair{groups.ulysses->counters(), groups.ring->counters()}; };
 
   // The checked iteration: outputs, gradients and traffic.
   const auto before = snapshot();
@@ -166,38 +164,39 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
     const auto after = snapshot();
     using comm::Op;
     const auto& t = result.expected;
-    result.traffic_diff = std::max(
-        {Diff((mid.first - before.first)[Op::kAllToAll], t.all_to_all_forward),
-         Diff((after.first - mid.first)[Op::kAllToAll], t.all_to_all_backward),
-         Diff((mid.second - before.second)[Op::kSendRecv], t.send_recv_forward),
-         Diff((after.second - mid.second)[Op::kSendRecv], t.send_recv_backward)});
-    result.bytes_sent_forward = (mid.first - before.first).TotalBytesSent() +
-                                (mid.second - before.second).TotalBytesSent();
-    result.bytes_sent_backward = (after.first - mid.first).TotalBytesSent() +
-                                 (after.second - mid.second).TotalBytesSent();
-  const RealRows rows = RealRowsOf(positions, c.seq_len);
-  result.err_o = MaxError(o.detach(), ref.o, rows);
-  result.err_dq = MaxError(q.grad(), ref.dq, rows);
-  result.err_dk = MaxError(k.grad(), ref.dk, rows);
-  result.err_dv = MaxError(v.grad(), ref.dv, rows);
-  result.finite = o.isfinite().all().item<bool>() && q.grad().isfinite().all().item<bool>() &&
-                  k.grad().isfinite().all().item<bool>() && v.grad().isfinite().all().item<bool>();
+    result.traffic_diff =
+        std::max({Diff((mid.first - before.first)[Op::kAllToAll], t.all_to_all_forward),
+                  Diff((after.first - mid.first)[Op::kAllToAll], t.all_to_all_backward),
+                  Diff((mid.second - before.second)[Op::kSendRecv], t.send_recv_forward),
+                  Diff((after.second - mid.second)[Op::kSendRecv], t.send_recv_backward)});
+    result.bytes_sent_forward =
+        (mid.first - before.first).TotalBytesSent() + (mid.second - before.second).TotalBytesSent();
+    result.bytes_sent_backward =
+        (after.first - mid.first).TotalBytesSent() + (after.second - mid.second).TotalBytesSent();
+    const RealRows rows = RealRowsOf(positions, c.seq_len);
+    result.err_o = MaxError(o.detach(), ref.o, rows);
+    result.err_dq = MaxError(q.grad(), ref.dq, rows);
+    result.err_dk = MaxError(k.grad(), ref.dk, rows);
+    result.err_dv = MaxError(v.grad(), ref.dv, rows);
+    result.finite = o.isfinite().all().item<bool>() && q.grad().isfinite().all().item<bool>() &&
+                    k.grad().isfinite().all().item<bool>() &&
+                    v.grad().isfinite().all().item<bool>();
 
-  std::vector<double> forward_times, backward_times;
-  for (int i = 0; i < c.timed_iterations; ++i) {
-    q.mutable_grad().reset();
-    k.mutable_grad().reset();
-    v.mutable_grad().reset();
-    const auto t0 = Clock::now();
-    at::Tensor out = attention->Forward(q, k, v);
-    const auto t1 = Clock::now();
-    out.backward(d_o);
-    const auto t2 = Clock::now();
-    forward_times.push_back(std::chrono::duration<double>(t1 - t0).count());
-    backward_times.push_back(std::chrono::duration<double>(t2 - t1).count());
-  }
-  result.forward_seconds = Median(forward_times);
-  result.backward_seconds = Median(backward_times);
+    std::vector<double> forward_times, backward_times;
+    for (int i = 0; i < c.timed_iterations; ++i) {
+      q.mutable_grad().reset();
+      k.mutable_grad().reset();
+      v.mutable_grad().reset();
+      const auto t0 = Clock::now();
+      at::Tensor out = attention->Forward(q, k, v);
+      const auto t1 = Clock::now();
+      out.backward(d_o);
+      const auto t2 = Clock::now();
+      forward_times.push_back(std::chrono::duration<double>(t1 - t0).count());
+      backward_times.push_back(std::chrono::duration<double>(t2 - t1).count());
+    }
+    result.forward_seconds = Median(forward_times);
+    result.backward_seconds = Median(backward_times);
   } catch (const c10::Error& e) {
     // A communicator failure (timeout, lost peer) surfaces here with its message.
     return absl::UnavailableError(absl::StrCat(Describe(c), " on world rank ", groups.world_rank,
@@ -205,9 +204,14 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
   }
 
   // Every rank ends with the global figures.
-  double maxima[] = {result.err_o,           result.err_dq,           result.err_dk,
-                     result.err_dv,          result.finite ? 0.0 : 1.0, double(result.traffic_diff),
-                     result.forward_seconds, result.backward_seconds};
+  double maxima[] = {result.err_o,
+                     result.err_dq,
+                     result.err_dk,
+                     result.err_dv,
+                     result.finite ? 0.0 : 1.0,
+                     double(result.traffic_diff),
+                     result.forward_seconds,
+                     result.backward_seconds};
   SPINDLE_RETURN_IF_ERROR(
       groups.world->AllReduce(maxima, 8, comm::DType::kFloat64, comm::ReduceOp::kMax));
   result.err_o = maxima[0];

@@ -56,14 +56,14 @@ Reference ComputeReference(const SelfCheckConfig& c);
 struct SelfCheckResult {
   // Max abs error over every rank's real tokens (fp32 vs float64).
   double err_o = 0, err_dq = 0, err_dk = 0, err_dv = 0;
-  bool finite = true;           // no NaN/inf anywhere, padding rows included
+  bool finite = true;  // no NaN/inf anywhere, padding rows included
   // Max over ranks and over (forward, backward) × (bytes sent, bytes received,
   // calls, messages) of |counted − formula|; 0 means exact.
   int64_t traffic_diff = 0;
   layout::AttentionTraffic expected;  // this rank's, from the formulas
   int64_t bytes_sent_forward = 0;     // this rank's counted bytes, all groups
   int64_t bytes_sent_backward = 0;
-  double forward_seconds = 0;   // median over timed iterations, max over ranks
+  double forward_seconds = 0;  // median over timed iterations, max over ranks
   double backward_seconds = 0;
   double max_error() const;
 };

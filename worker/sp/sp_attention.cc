@@ -35,9 +35,8 @@ class SpAttentionFunction : public torch::autograd::Function<SpAttentionFunction
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    const auto sp = c10::static_intrusive_pointer_cast<SpAttentionRef>(
-                        ctx->saved_data["sp"].toCapsule())
-                        ->sp;
+    const auto sp =
+        c10::static_intrusive_pointer_cast<SpAttentionRef>(ctx->saved_data["sp"].toCapsule())->sp;
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor& q_r = saved[0];
     const at::Tensor& k_r = saved[1];
@@ -67,11 +66,12 @@ absl::StatusOr<std::shared_ptr<SpAttention>> SpAttention::Create(
     }
   }
   auto group_size = [](const std::shared_ptr<comm::Communicator>& c) { return c ? c->size() : 1; };
-  if (group_size(options.ulysses) != layout.ulysses() || group_size(options.ring) != layout.ring()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the layout wants ulysses=", layout.ulysses(), " ring=", layout.ring(),
-        " but the process groups have ", group_size(options.ulysses), " and ",
-        group_size(options.ring), " ranks"));
+  if (group_size(options.ulysses) != layout.ulysses() ||
+      group_size(options.ring) != layout.ring()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the layout wants ulysses=", layout.ulysses(), " ring=", layout.ring(),
+                     " but the process groups have ", group_size(options.ulysses), " and ",
+                     group_size(options.ring), " ranks"));
   }
   if (options.sp_rank < 0 || options.sp_rank >= layout.sp()) {
     return absl::InvalidArgumentError(

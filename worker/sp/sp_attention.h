@@ -33,8 +33,8 @@ class ContextAttention;
 class UlyssesExchange;
 
 struct SpAttentionOptions {
-  int h = 0;      // query heads of the model
-  int h_kv = 0;   // key/value heads of the model
+  int h = 0;     // query heads of the model
+  int h_kv = 0;  // key/value heads of the model
   bool causal = true;
   double scale = 0;  // softmax scale; 0 means 1/sqrt(d)
   int sp_rank = 0;   // ring_rank · U + ulysses_rank

@@ -2,12 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "worker/sp/attention_adapter.h"
+
 namespace spindle::sp {
 namespace {
 
 constexpr int64_t kBytesPerFloat = 4;
-
-void CheckOk(const absl::Status& s) { TORCH_CHECK(s.ok(), std::string(s.message())); }
 
 }  // namespace
 
@@ -23,7 +23,7 @@ at::Tensor UlyssesExchange::Exchange(const at::Tensor& send) const {
   const int64_t seg_bytes = send.size(1) * kBytesPerFloat;
   at::Tensor recv = at::empty_like(send);
   const std::vector<int64_t> bytes(u, seg_bytes);
-  CheckOk(comm_->AllToAll(send.data_ptr(), bytes, recv.data_ptr(), bytes));
+  TORCH_CHECK_OK_STATUS(comm_->AllToAll(send.data_ptr(), bytes, recv.data_ptr(), bytes));
   return recv;
 }
 

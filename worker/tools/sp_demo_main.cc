@@ -118,11 +118,10 @@ int RunRank() {
     const auto& t = r.expected;
     const int64_t formula = t.all_to_all_forward.bytes + t.all_to_all_backward.bytes +
                             t.send_recv_forward.bytes + t.send_recv_backward.bytes;
-    std::ofstream(absl::GetFlag(FLAGS_result))
-        << absl::StrFormat("%g %g %g %g %d %d %d %d %g %g\n", r.err_o, r.err_dq, r.err_dk,
-                           r.err_dv, r.finite ? 1 : 0, r.traffic_diff,
-                           r.bytes_sent_forward + r.bytes_sent_backward, formula,
-                           r.forward_seconds, r.backward_seconds);
+    std::ofstream(absl::GetFlag(FLAGS_result)) << absl::StrFormat(
+        "%g %g %g %g %d %d %d %d %g %g\n", r.err_o, r.err_dq, r.err_dk, r.err_dv, r.finite ? 1 : 0,
+        r.traffic_diff, r.bytes_sent_forward + r.bytes_sent_backward, formula, r.forward_seconds,
+        r.backward_seconds);
   }
   return 0;
 }
@@ -140,8 +139,8 @@ int RunLauncher() {
       if (p % u == 0) rows.push_back({"usp", u, p / u, layout::LayoutKind::kZigzag});
     }
     if (p % 2 == 0 && absl::GetFlag(FLAGS_causal)) {
-      rows.push_back({"lightseq", 1, p, layout::LayoutKind::kContiguous,
-                      layout::RingSchedule::kLightSeq});
+      rows.push_back(
+          {"lightseq", 1, p, layout::LayoutKind::kContiguous, layout::RingSchedule::kLightSeq});
     }
   }
   const sp::SelfCheckConfig shown =
@@ -203,8 +202,8 @@ int RunLauncher() {
                                    statuses.ok() ? "a rank failed" : statuses.status().message());
       for (int r = 0; r < world; ++r) {
         const std::string status = statuses.ok() ? (*statuses)[r].Describe() : "see log";
-        std::cout << "  rank " << r << " (" << status << "): "
-                  << proc::TailFile(absl::StrCat(dir, "/rank", r, ".log"), 5) << "\n";
+        std::cout << "  rank " << r << " (" << status
+                  << "): " << proc::TailFile(absl::StrCat(dir, "/rank", r, ".log"), 5) << "\n";
       }
       all_ok = false;
       continue;
@@ -214,8 +213,7 @@ int RunLauncher() {
     int finite;
     int64_t diff, sent, formula;
     in >> eo >> edq >> edk >> edv >> finite >> diff >> sent >> formula >> fwd >> bwd;
-    const bool ok = in && finite == 1 && diff == 0 &&
-                    std::max({eo, edq, edk, edv}) <= tolerance;
+    const bool ok = in && finite == 1 && diff == 0 && std::max({eo, edq, edk, edv}) <= tolerance;
     all_ok = all_ok && ok;
     std::cout << absl::StrFormat(
         "%-18s %-10s %dx%-3d %9.1e %9.1e %9.1e %9.1e %12d %12d %6d %8.1f %8.1f%s\n", row.name,

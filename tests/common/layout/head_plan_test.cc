@@ -53,7 +53,7 @@ TEST(CommVolumeTest, MatchesTheLlama3ReferenceFigures) {
   EXPECT_EQ(ulysses.send_recv_forward.calls, 0);
 
   AttentionTraffic ring = AttentionCommVolume(shape, *PlanHeads(32, 8, 1), 8);
-  EXPECT_EQ(ring.send_recv_forward.bytes, 469762048);  // 470 MB
+  EXPECT_EQ(ring.send_recv_forward.bytes, 469762048);                // 470 MB
   EXPECT_EQ(ring.send_recv_backward.bytes, 469762048 + 1073741824);  // + 1074 MB fp32 dKV
   EXPECT_EQ(ring.send_recv_forward.calls, 7);
   EXPECT_EQ(ring.send_recv_backward.calls, 9);

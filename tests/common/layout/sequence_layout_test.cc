@@ -65,8 +65,8 @@ TEST(SequenceLayoutTest, PadsToTheLayoutGranularity) {
 
 TEST(SequenceLayoutTest, EveryPositionHeldExactlyOnce) {
   for (LayoutKind kind : {LayoutKind::kContiguous, LayoutKind::kZigzag, LayoutKind::kStriped}) {
-    for (auto [s, u, r] : {std::tuple{64, 1, 4}, {61, 2, 2}, {3824, 1, 7}, {100, 4, 1},
-                           {37, 3, 3}}) {
+    for (auto [s, u, r] :
+         {std::tuple{64, 1, 4}, {61, 2, 2}, {3824, 1, 7}, {100, 4, 1}, {37, 3, 3}}) {
       SequenceLayout l = Make(kind, s, u, r);
       std::set<int64_t> seen;
       for (int p = 0; p < l.sp(); ++p) {
@@ -81,7 +81,7 @@ TEST(SequenceLayoutTest, EveryPositionHeldExactlyOnce) {
 }
 
 TEST(SequenceLayoutTest, ShardUnshardRoundTripsIdsLabelsAndPositions) {
-  SequenceLayout l = Make(LayoutKind::kZigzag, 11, 1, 3);  // pads to 12
+  SequenceLayout l = Make(LayoutKind::kZigzag, 11, 1, 3);       // pads to 12
   V tokens = {50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61};  // S + 1 tokens
   V ids(tokens.begin(), tokens.end() - 1);
   V labels = NextTokenLabels(tokens);
@@ -93,8 +93,10 @@ TEST(SequenceLayoutTest, ShardUnshardRoundTripsIdsLabelsAndPositions) {
     // One map for everything: each local label is the token after that local id.
     const V pos = l.Positions(p);
     for (size_t i = 0; i < pos.size(); ++i) {
-      if (pos[i] < l.seq_len()) EXPECT_EQ(label_shards[p][i], id_shards[p][i] + 1);
-      else EXPECT_EQ(label_shards[p][i], -100);
+      if (pos[i] < l.seq_len())
+        EXPECT_EQ(label_shards[p][i], id_shards[p][i] + 1);
+      else
+        EXPECT_EQ(label_shards[p][i], -100);
     }
   }
   // c = 2: rank 0 = chunks 0, 5 = positions 0, 1, 10, 11(pad).

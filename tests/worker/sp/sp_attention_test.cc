@@ -39,11 +39,11 @@ std::string CaseName(const SelfCheckConfig& c) {
 }
 
 ProcessGroups LocalGroups(comm::LocalFabric& fabric, const layout::MeshDims& mesh, int rank) {
-  auto groups = BuildProcessGroups(
-      mesh, rank, std::chrono::seconds(30),
-      [&](const std::vector<int>& ranks, const comm::CommOptions& options) {
-        return fabric.Connect(ranks, rank, options);
-      });
+  auto groups =
+      BuildProcessGroups(mesh, rank, std::chrono::seconds(30),
+                         [&](const std::vector<int>& ranks, const comm::CommOptions& options) {
+                           return fabric.Connect(ranks, rank, options);
+                         });
   SPINDLE_CHECK(groups.ok()) << groups.status();
   return *std::move(groups);
 }
@@ -96,9 +96,18 @@ std::vector<SelfCheckConfig> Matrix() {
       }
     }
     // Ulysses: degrees dividing the heads, with KV replication when U > h_kv.
-    for (auto [p, heads] : std::vector<std::pair<int, Heads>>{
-             {2, {4, 4}}, {2, {8, 2}}, {2, {4, 1}}, {4, {8, 8}}, {4, {8, 2}}, {4, {4, 1}},
-             {8, {8, 2}}, {8, {16, 1}}, {3, {6, 3}}, {3, {3, 1}}, {7, {7, 7}}, {3, {12, 2}}}) {
+    for (auto [p, heads] : std::vector<std::pair<int, Heads>>{{2, {4, 4}},
+                                                              {2, {8, 2}},
+                                                              {2, {4, 1}},
+                                                              {4, {8, 8}},
+                                                              {4, {8, 2}},
+                                                              {4, {4, 1}},
+                                                              {8, {8, 2}},
+                                                              {8, {16, 1}},
+                                                              {3, {6, 3}},
+                                                              {3, {3, 1}},
+                                                              {7, {7, 7}},
+                                                              {3, {12, 2}}}) {
       if (p == 3 && heads.h == 12) continue;  // invalid split: covered by a refusal test
       add(p, 1, LayoutKind::kContiguous, heads, causal, 50 + p, 16);
     }
