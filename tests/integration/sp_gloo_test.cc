@@ -14,6 +14,7 @@
 
 #include "tests/testing/rank_processes.h"
 #include "tests/testing/temp_dir.h"
+#include "worker/sp/self_check.h"
 
 namespace spindle {
 namespace {
@@ -51,20 +52,18 @@ TEST_P(SpGlooTest, MatchesOneDeviceFloat64AndTheTrafficFormulas) {
   for (const RankExit& e : *exits) ASSERT_TRUE(e.ok()) << e.Describe();
 
   std::ifstream in(result);
-  double err_o, err_dq, err_dk, err_dv, fwd, bwd;
-  int finite;
-  int64_t traffic_diff, sent, formula;
-  in >> err_o >> err_dq >> err_dk >> err_dv >> finite >> traffic_diff >> sent >> formula >> fwd >>
-      bwd;
-  ASSERT_TRUE(in) << "rank 0 wrote no result to " << result;
-  EXPECT_LE(err_o, 1e-5);
-  EXPECT_LE(err_dq, 1e-5);
-  EXPECT_LE(err_dk, 1e-5);
-  EXPECT_LE(err_dv, 1e-5);
-  EXPECT_EQ(finite, 1);
-  EXPECT_EQ(traffic_diff, 0);
-  EXPECT_EQ(sent, formula);
-  EXPECT_GT(formula, 0);
+  std::string line;
+  std::getline(in, line);
+  auto summary = sp::SelfCheckSummary::FromLine(line);
+  ASSERT_TRUE(summary.ok()) << summary.status() << " in " << result;
+  EXPECT_LE(summary->err_o, 1e-5);
+  EXPECT_LE(summary->err_dq, 1e-5);
+  EXPECT_LE(summary->err_dk, 1e-5);
+  EXPECT_LE(summary->err_dv, 1e-5);
+  EXPECT_TRUE(summary->finite);
+  EXPECT_EQ(summary->traffic_diff, 0);
+  EXPECT_EQ(summary->bytes_sent, summary->formula_bytes);
+  EXPECT_GT(summary->formula_bytes, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SpGlooTest,

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "worker/sp/sp_attention.h"
 
@@ -91,6 +93,46 @@ std::string Describe(const SelfCheckConfig& c) {
 }
 
 double SelfCheckResult::max_error() const { return std::max({err_o, err_dq, err_dk, err_dv}); }
+
+SelfCheckSummary SelfCheckSummary::Of(const SelfCheckResult& r) {
+  const auto& t = r.expected;
+  SelfCheckSummary s;
+  s.err_o = r.err_o;
+  s.err_dq = r.err_dq;
+  s.err_dk = r.err_dk;
+  s.err_dv = r.err_dv;
+  s.finite = r.finite;
+  s.traffic_diff = r.traffic_diff;
+  s.bytes_sent = r.bytes_sent_forward + r.bytes_sent_backward;
+  s.formula_bytes = t.all_to_all_forward.bytes + t.all_to_all_backward.bytes +
+                    t.send_recv_forward.bytes + t.send_recv_backward.bytes;
+  s.forward_seconds = r.forward_seconds;
+  s.backward_seconds = r.backward_seconds;
+  return s;
+}
+
+std::string SelfCheckSummary::ToLine() const {
+  return absl::StrFormat("%.17g %.17g %.17g %.17g %d %d %d %d %.17g %.17g", err_o, err_dq, err_dk,
+                         err_dv, finite ? 1 : 0, traffic_diff, bytes_sent, formula_bytes,
+                         forward_seconds, backward_seconds);
+}
+
+absl::StatusOr<SelfCheckSummary> SelfCheckSummary::FromLine(const std::string& line) {
+  std::istringstream in(line);
+  SelfCheckSummary s;
+  int finite = 0;
+  in >> s.err_o >> s.err_dq >> s.err_dk >> s.err_dv >> finite >> s.traffic_diff >> s.bytes_sent >>
+      s.formula_bytes >> s.forward_seconds >> s.backward_seconds;
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("malformed self-check line: '", line, "'"));
+  s.finite = finite == 1;
+  return s;
+}
+
+bool SelfCheckSummary::Passes(double tolerance) const {
+  return finite && traffic_diff == 0 && bytes_sent == formula_bytes &&
+         std::max({err_o, err_dq, err_dk, err_dv}) <= tolerance;
+}
 
 Reference ComputeReference(const SelfCheckConfig& c) {
   torch::NoGradGuard outer;  // inputs are created without history

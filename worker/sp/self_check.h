@@ -68,6 +68,23 @@ struct SelfCheckResult {
   double max_error() const;
 };
 
+// What a launcher needs of a result, as one line of text (rank 0 writes it,
+// the launcher or a test reads it).
+struct SelfCheckSummary {
+  double err_o = 0, err_dq = 0, err_dk = 0, err_dv = 0;
+  bool finite = false;
+  int64_t traffic_diff = -1;
+  int64_t bytes_sent = 0;     // this rank, forward + backward
+  int64_t formula_bytes = 0;  // the formula's figure for the same
+  double forward_seconds = 0, backward_seconds = 0;
+
+  static SelfCheckSummary Of(const SelfCheckResult& r);
+  std::string ToLine() const;
+  static absl::StatusOr<SelfCheckSummary> FromLine(const std::string& line);
+  // Errors within tolerance, everything finite, traffic exactly the formula.
+  bool Passes(double tolerance) const;
+};
+
 // Collective over groups.world: every rank of the mesh must call it.
 absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Reference& ref,
                                              const ProcessGroups& groups,

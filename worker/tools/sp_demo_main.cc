@@ -114,14 +114,8 @@ int RunRank() {
     return 1;
   }
   if (rank == 0 && !absl::GetFlag(FLAGS_result).empty()) {
-    const auto& r = *result;
-    const auto& t = r.expected;
-    const int64_t formula = t.all_to_all_forward.bytes + t.all_to_all_backward.bytes +
-                            t.send_recv_forward.bytes + t.send_recv_backward.bytes;
-    std::ofstream(absl::GetFlag(FLAGS_result)) << absl::StrFormat(
-        "%g %g %g %g %d %d %d %d %g %g\n", r.err_o, r.err_dq, r.err_dk, r.err_dv, r.finite ? 1 : 0,
-        r.traffic_diff, r.bytes_sent_forward + r.bytes_sent_backward, formula, r.forward_seconds,
-        r.backward_seconds);
+    std::ofstream(absl::GetFlag(FLAGS_result))
+        << sp::SelfCheckSummary::Of(*result).ToLine() << "\n";
   }
   return 0;
 }
@@ -209,16 +203,22 @@ int RunLauncher() {
       continue;
     }
     std::ifstream in(dir + "/result");
-    double eo, edq, edk, edv, fwd, bwd;
-    int finite;
-    int64_t diff, sent, formula;
-    in >> eo >> edq >> edk >> edv >> finite >> diff >> sent >> formula >> fwd >> bwd;
-    const bool ok = in && finite == 1 && diff == 0 && std::max({eo, edq, edk, edv}) <= tolerance;
+    std::string line;
+    std::getline(in, line);
+    auto summary = sp::SelfCheckSummary::FromLine(line);
+    if (!summary.ok()) {
+      std::cout << row.name << ": " << summary.status().message() << "\n";
+      all_ok = false;
+      continue;
+    }
+    const sp::SelfCheckSummary& r = *summary;
+    const bool ok = r.Passes(tolerance);
     all_ok = all_ok && ok;
     std::cout << absl::StrFormat(
         "%-18s %-10s %dx%-3d %9.1e %9.1e %9.1e %9.1e %12d %12d %6d %8.1f %8.1f%s\n", row.name,
-        LayoutName(row.layout), row.ulysses, row.ring, eo, edq, edk, edv, sent, formula, diff,
-        fwd * 1e3, bwd * 1e3, ok ? "" : "  FAIL");
+        LayoutName(row.layout), row.ulysses, row.ring, r.err_o, r.err_dq, r.err_dk, r.err_dv,
+        r.bytes_sent, r.formula_bytes, r.traffic_diff, r.forward_seconds * 1e3,
+        r.backward_seconds * 1e3, ok ? "" : "  FAIL");
     std::filesystem::remove_all(dir);
   }
   std::cout << "\n"
