@@ -5,6 +5,8 @@ find_package(absl CONFIG REQUIRED)
 find_package(Gloo CONFIG REQUIRED)
 find_package(GTest CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
 
 # Debian's Gloo config names its library but sets no include path on it.
 if(TARGET gloo)

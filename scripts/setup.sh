@@ -10,7 +10,7 @@ packages=(
   libopenblas0-pthread libopenblas-pthread-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
-  libgtest-dev libgmock-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
 )
 
 missing=()
