@@ -110,6 +110,7 @@ at::Tensor SpAttention::Forward(const at::Tensor& q, const at::Tensor& k,
   TORCH_CHECK(q.size(2) == heads_.h && k.size(2) == heads_.h_kv && v.size(2) == heads_.h_kv,
               "expected ", heads_.h, " query and ", heads_.h_kv, " key/value heads, got ",
               q.size(2), " and ", k.size(2));
+  forward_calls_.fetch_add(1, std::memory_order_relaxed);
   return SpAttentionFunction::apply(q, k, v, shared_from_this())[0];
 }
 

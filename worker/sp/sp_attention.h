@@ -14,6 +14,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -58,6 +59,10 @@ class SpAttention : public std::enable_shared_from_this<SpAttention> {
   // Returns o (b, L, h, d). Differentiable in q, k and v.
   at::Tensor Forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const;
 
+  // Forward calls so far, recomputation included (checkpointing tests count
+  // them: attention-aware checkpointing must never re-run attention).
+  int64_t forward_calls() const { return forward_calls_.load(std::memory_order_relaxed); }
+
   const layout::SequenceLayout& layout() const { return layout_; }
   const layout::HeadPlan& heads() const { return heads_; }
   // Global positions of this rank's L tokens (>= seq_len() is padding).
@@ -77,6 +82,7 @@ class SpAttention : public std::enable_shared_from_this<SpAttention> {
   std::vector<int64_t> local_positions_;
   std::unique_ptr<UlyssesExchange> ulysses_;  // null when U = 1
   std::unique_ptr<ContextAttention> ring_;
+  mutable std::atomic<int64_t> forward_calls_{0};
 };
 
 }  // namespace spindle::sp
