@@ -1,0 +1,148 @@
+// spindle-trainer as users run it: the launcher starts real rank processes
+// over Gloo; U2×R2 matches one process step for step; a rerun resumes from
+// the last checkpoint and continues the same trajectory; the exported
+// weights load in spindle-eval; bad data fails before any rank starts.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/proc/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace spindle {
+namespace {
+
+using testing::TempDir;
+
+struct RunOutput {
+  proc::ExitStatus exit;
+  std::string output;          // stdout and stderr of the launcher
+  std::vector<double> losses;  // from --metrics, by step order
+};
+
+RunOutput Launch(const std::string& binary, std::vector<std::string> args, const TempDir& dir,
+                 const std::string& name) {
+  RunOutput run;
+  const std::string log = dir.Join(name + ".log");
+  const std::string metrics = dir.Join(name + ".jsonl");
+  proc::SpawnOptions o;
+  o.program = binary;
+  o.args = std::move(args);
+  if (binary == SPINDLE_TRAINER_BIN) o.args.insert(o.args.end(), {"--metrics", metrics});
+  o.stdout_path = log;
+  o.stderr_to_stdout = true;
+  auto child = proc::Subprocess::Spawn(o);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return run;
+  std::vector<proc::Subprocess> children;
+  children.push_back(std::move(*child));
+  auto exits = proc::WaitAll(children, std::chrono::minutes(4), /*fail_fast=*/true);
+  EXPECT_TRUE(exits.ok()) << exits.status();
+  if (exits.ok()) run.exit = (*exits)[0];
+  run.output = proc::TailFile(log, 200);
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    run.losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+  }
+  return run;
+}
+
+class TrainerLocalTest : public ::testing::Test {
+ protected:
+  // The demo job, shortened; checkpoints and exports under the temp dir.
+  std::vector<std::string> Args(int ranks, int ulysses, int ring, int steps) const {
+    return {SPINDLE_DEMO_SPEC,
+            "--local-ranks",
+            std::to_string(ranks),
+            "--set",
+            "parallel.sp.ulysses=" + std::to_string(ulysses),
+            "--set",
+            "parallel.sp.ring=" + std::to_string(ring),
+            "--set",
+            "train.max_steps=" + std::to_string(steps),
+            "--set",
+            "train.schedule.warmup_steps=2",
+            "--set",
+            "train.log_every_steps=1",
+            "--set",
+            "data.seq_len=256",
+            "--set",
+            "data.global_batch_seqs=2",
+            "--set",
+            "data.micro_batch_seqs=1",
+            "--set",
+            "checkpoint.every.steps=3",
+            "--set",
+            "checkpoint.dir=" + dir_.Join("ckpt-" + std::to_string(ranks)),
+            "--set",
+            "checkpoint.export.dir=" + dir_.Join("export-" + std::to_string(ranks))};
+  }
+  TempDir dir_;
+};
+
+TEST_F(TrainerLocalTest, FourProcessesMatchOneAndResumeExactly) {
+  const RunOutput one = Launch(SPINDLE_TRAINER_BIN, Args(1, 1, 1, 8), dir_, "one");
+  ASSERT_TRUE(one.exit.ok()) << one.exit.Describe() << "\n" << one.output;
+  ASSERT_EQ(one.losses.size(), 8u);
+
+  const RunOutput four = Launch(SPINDLE_TRAINER_BIN, Args(4, 2, 2, 8), dir_, "four");
+  ASSERT_TRUE(four.exit.ok()) << four.exit.Describe() << "\n" << four.output;
+  ASSERT_EQ(four.losses.size(), 8u);
+  for (size_t s = 0; s < 8; ++s) {
+    EXPECT_NEAR(four.losses[s], one.losses[s], 1e-5 * one.losses[s]) << "step " << s + 1;
+  }
+  EXPECT_NE(four.output.find("mesh dp 1 × ulysses 2 × ring 2 (zigzag)"), std::string::npos)
+      << four.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_.Join("export-4/model.safetensors")));
+  EXPECT_TRUE(std::filesystem::exists(dir_.Join("export-4/config.json")));
+  EXPECT_TRUE(std::filesystem::exists(dir_.Join("ckpt-4/step-00000008/MANIFEST.json")));
+
+  // The exported weights load in spindle-eval.
+  const RunOutput eval = Launch(SPINDLE_EVAL_BIN,
+                                {"--model", dir_.Join("export-4"), "--synthetic", "copy",
+                                 "--seq_len", "256", "--max_seqs", "4"},
+                                dir_, "eval");
+  ASSERT_TRUE(eval.exit.ok()) << eval.exit.Describe() << "\n" << eval.output;
+  EXPECT_NE(eval.output.find("mean next-token loss"), std::string::npos) << eval.output;
+}
+
+TEST_F(TrainerLocalTest, RerunResumesFromTheLastCheckpoint) {
+  const RunOutput whole = Launch(SPINDLE_TRAINER_BIN, Args(2, 1, 2, 8), dir_, "whole");
+  ASSERT_TRUE(whole.exit.ok()) << whole.exit.Describe() << "\n" << whole.output;
+  // Simulate a crash after step 6: keep checkpoints up to step 6 only.
+  std::filesystem::remove_all(dir_.Join("ckpt-2/step-00000008"));
+  const RunOutput rest = Launch(SPINDLE_TRAINER_BIN, Args(2, 1, 2, 8), dir_, "rest");
+  ASSERT_TRUE(rest.exit.ok()) << rest.exit.Describe() << "\n" << rest.output;
+  EXPECT_NE(rest.output.find("resumed at step 6"), std::string::npos) << rest.output;
+  ASSERT_EQ(rest.losses.size(), 2u);
+  EXPECT_EQ(rest.losses[0], whole.losses[6]);
+  EXPECT_EQ(rest.losses[1], whole.losses[7]);
+}
+
+TEST_F(TrainerLocalTest, BadDataFailsBeforeAnyRankStarts) {
+  std::vector<std::string> args = Args(4, 2, 2, 4);
+  const std::string missing = dir_.Join("missing.bin");
+  args.insert(args.end(), {"--set", "data.source=tokens", "--set", "data.path=" + missing});
+  const RunOutput run = Launch(SPINDLE_TRAINER_BIN, args, dir_, "bad");
+  EXPECT_TRUE(run.exit.exited);
+  EXPECT_EQ(run.exit.code, 2) << run.output;
+  EXPECT_NE(run.output.find(missing), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("step "), std::string::npos) << run.output;
+}
+
+TEST_F(TrainerLocalTest, InvalidSpecNamesTheField) {
+  std::vector<std::string> args = Args(4, 2, 2, 4);
+  args.insert(args.end(), {"--set", "train.optimizer.learning_rate=1"});
+  const RunOutput run = Launch(SPINDLE_TRAINER_BIN, args, dir_, "invalid");
+  EXPECT_EQ(run.exit.code, 2) << run.output;
+  EXPECT_NE(run.output.find("train.optimizer.learning_rate"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace spindle

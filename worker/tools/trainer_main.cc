@@ -1,0 +1,211 @@
+// spindle-trainer: runs a training job's ranks without the daemons.
+//
+//   spindle-trainer job.yaml [--set train.max_steps=50]... --local-ranks 4
+//       launcher: validates the spec and the data, starts 4 rank processes of
+//       itself on this machine (Gloo over loopback), streams rank 0's
+//       progress, and fails fast if any rank fails, showing its log.
+//   spindle-trainer job.yaml --rank 2 --world 4 --rendezvous DIR
+//       one rank (what the launcher and worker daemons start).
+//
+// Exit codes: 0 done, 2 invalid spec, data or usage, 3 the job failed.
+#include <stdlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/load.h"
+#include "common/data/token_source.h"
+#include "common/proc/subprocess.h"
+#include "worker/train/job_options.h"
+#include "worker/train/run_rank.h"
+
+namespace spindle {
+namespace {
+
+constexpr int kExitInvalid = 2;
+constexpr int kExitFailed = 3;
+
+constexpr char kUsage[] =
+    "usage: spindle-trainer JOB.yaml [--set FIELD=VALUE]... [--local-ranks N] [--peak-gflops F]\n"
+    "                       [--metrics FILE.jsonl]\n"
+    "       spindle-trainer JOB.yaml [--set ...] --rank R --world N --rendezvous DIR\n";
+
+struct Args {
+  std::string spec_path;
+  std::vector<std::string> overrides;
+  int local_ranks = 0;
+  int rank = -1;
+  int world = 0;
+  std::string rendezvous;
+  std::string metrics;     // rank 0's per-step JSON lines
+  double peak_gflops = 0;  // per rank
+  int deadline_hours = 72;
+};
+
+bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        *error = arg + " needs a value";
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    auto number = [&](auto* out) {
+      std::string v;
+      if (!value(&v)) return false;
+      if (!absl::SimpleAtoi(v, out) || *out < 0) {
+        *error = arg + ": '" + v + "' is not a non-negative integer";
+        return false;
+      }
+      return true;
+    };
+    std::string v;
+    if (arg == "--set") {
+      if (!value(&v)) return false;
+      a->overrides.push_back(v);
+    } else if (arg == "--local-ranks") {
+      if (!number(&a->local_ranks)) return false;
+    } else if (arg == "--rank") {
+      if (!number(&a->rank)) return false;
+    } else if (arg == "--world") {
+      if (!number(&a->world)) return false;
+    } else if (arg == "--deadline-hours") {
+      if (!number(&a->deadline_hours)) return false;
+    } else if (arg == "--rendezvous") {
+      if (!value(&a->rendezvous)) return false;
+    } else if (arg == "--metrics") {
+      if (!value(&a->metrics)) return false;
+    } else if (arg == "--peak-gflops") {
+      if (!value(&v)) return false;
+      if (!absl::SimpleAtod(v, &a->peak_gflops) || a->peak_gflops < 0) {
+        *error = "--peak-gflops: '" + v + "' is not a non-negative number";
+        return false;
+      }
+    } else if (arg.rfind("--", 0) == 0) {
+      *error = "unknown flag " + arg;
+      return false;
+    } else if (a->spec_path.empty()) {
+      a->spec_path = arg;
+    } else {
+      *error = "one job spec expected, got '" + a->spec_path + "' and '" + arg + "'";
+      return false;
+    }
+  }
+  if (a->spec_path.empty()) *error = "no job spec given";
+  if (a->rank >= 0 && (a->world < 1 || a->rank >= a->world || a->rendezvous.empty())) {
+    *error = "--rank needs --world (> rank) and --rendezvous";
+  }
+  return error->empty();
+}
+
+int RunOneRank(const config::JobSpec& spec, const Args& a) {
+  train::RankRunOptions o;
+  o.rank = a.rank;
+  o.world = a.world;
+  o.local_ranks = a.local_ranks > 0 ? a.local_ranks : a.world;
+  o.rendezvous_dir = a.rendezvous;
+  o.peak_flops_per_rank = a.peak_gflops * 1e9;
+  o.metrics_path = a.metrics;
+  auto summary = train::RunRank(spec, o, std::cout);
+  if (!summary.ok()) {
+    std::cerr << "rank " << a.rank << ": " << summary.status().message() << std::endl;
+    return kExitFailed;
+  }
+  if (a.rank == 0) {
+    std::cout << "done: " << summary->steps << " steps, loss " << summary->first_loss << " -> "
+              << summary->last_loss;
+    if (!summary->checkpoint.empty()) std::cout << ", checkpoint " << summary->checkpoint;
+    if (!summary->exported.empty()) std::cout << ", weights exported to " << summary->exported;
+    std::cout << std::endl;
+  }
+  return 0;
+}
+
+int Launch(const config::JobSpec& spec, const Args& a) {
+  const int world = a.local_ranks;
+  // Everything that can be checked before a rank starts computing.
+  if (auto plan = train::PlanRank(spec, world); !plan.ok()) {
+    std::cerr << a.spec_path << ": " << plan.status().message() << std::endl;
+    return kExitInvalid;
+  }
+  if (auto source = data::OpenTokenSource(train::TokenSourceOptionsOf(spec)); !source.ok()) {
+    std::cerr << a.spec_path << ": data: " << source.status().message() << std::endl;
+    return kExitInvalid;
+  }
+  std::string dir_template =
+      (std::filesystem::temp_directory_path() / "spindle-trainer-XXXXXX").string();
+  if (::mkdtemp(dir_template.data()) == nullptr) {
+    std::cerr << "mkdtemp(" << dir_template << "): " << std::strerror(errno) << std::endl;
+    return kExitFailed;
+  }
+  const std::string dir = dir_template;
+  std::vector<proc::Subprocess> children;
+  for (int r = 0; r < world; ++r) {
+    proc::SpawnOptions o;
+    o.program = proc::SelfExecutable();
+    o.args = {a.spec_path,    "--rank", absl::StrCat(r), "--world",          absl::StrCat(world),
+              "--rendezvous", dir,      "--local-ranks", absl::StrCat(world)};
+    for (const std::string& s : a.overrides) o.args.insert(o.args.end(), {"--set", s});
+    if (a.peak_gflops > 0) {
+      o.args.insert(o.args.end(), {"--peak-gflops", absl::StrCat(a.peak_gflops)});
+    }
+    if (r == 0 && !a.metrics.empty()) o.args.insert(o.args.end(), {"--metrics", a.metrics});
+    // Rank 0 talks to the terminal; the others log to files shown on failure.
+    if (r > 0) {
+      o.stdout_path = absl::StrCat(dir, "/rank", r, ".log");
+      o.stderr_to_stdout = true;
+    }
+    auto child = proc::Subprocess::Spawn(o);
+    if (!child.ok()) {
+      std::cerr << child.status().message() << std::endl;
+      return kExitFailed;
+    }
+    children.push_back(std::move(*child));
+  }
+  auto statuses = proc::WaitAll(children, std::chrono::hours(a.deadline_hours), /*fail_fast=*/true);
+  bool ok = statuses.ok();
+  for (int r = 0; ok && r < world; ++r) ok = (*statuses)[r].ok();
+  if (ok) {
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
+  std::cerr << "the job failed: "
+            << (statuses.ok() ? "a rank exited with an error" : statuses.status().message())
+            << std::endl;
+  for (int r = 1; statuses.ok() && r < world; ++r) {
+    if ((*statuses)[r].ok()) continue;
+    std::cerr << "rank " << r << " (" << (*statuses)[r].Describe() << "), last lines of " << dir
+              << "/rank" << r << ".log:\n"
+              << proc::TailFile(absl::StrCat(dir, "/rank", r, ".log"), 8) << std::endl;
+  }
+  return kExitFailed;
+}
+
+}  // namespace
+}  // namespace spindle
+
+int main(int argc, char** argv) {
+  using namespace spindle;
+  Args args;
+  std::string error;
+  if (!ParseArgs(argc, argv, &args, &error)) {
+    std::cerr << "spindle-trainer: " << error << "\n" << kUsage;
+    return kExitInvalid;
+  }
+  auto spec = config::LoadJobSpecFile(args.spec_path, args.overrides);
+  if (!spec.ok()) {
+    std::cerr << spec.status().message() << std::endl;
+    return kExitInvalid;
+  }
+  if (args.rank >= 0) return RunOneRank(*spec, args);
+  if (args.local_ranks < 1) args.local_ranks = 1;
+  return Launch(*spec, args);
+}

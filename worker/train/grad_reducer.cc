@@ -1,0 +1,143 @@
+#include "worker/train/grad_reducer.h"
+
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace spindle::train {
+namespace {
+
+class ReadyHook : public torch::autograd::FunctionPostHook {
+ public:
+  ReadyHook(GradReducer* reducer, int param) : reducer_(reducer), param_(param) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list&) override {
+    reducer_->OnGradReady(param_);
+    return outputs;
+  }
+
+ private:
+  GradReducer* reducer_;
+  int param_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
+    std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
+    int64_t bucket_bytes) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!params[i].requires_grad() || !params[i].is_leaf() ||
+        params[i].scalar_type() != at::kFloat) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter ", i, " must be a float32 leaf that requires grad"));
+    }
+  }
+  std::unique_ptr<GradReducer> r(new GradReducer(std::move(params), std::move(comm)));
+  // Reverse order: the last layers' gradients arrive first.
+  int64_t bytes = 0;
+  for (int i = static_cast<int>(r->params_.size()) - 1; i >= 0; --i) {
+    if (r->buckets_.empty() || bytes >= bucket_bytes) {
+      r->buckets_.emplace_back();
+      bytes = 0;
+    }
+    r->buckets_.back().params.push_back(i);
+    r->bucket_of_[i] = static_cast<int>(r->buckets_.size()) - 1;
+    bytes += r->params_[i].numel() * 4;
+  }
+  for (Bucket& b : r->buckets_) {
+    int64_t numel = 0;
+    for (int i : b.params) numel += r->params_[i].numel();
+    b.buffer = at::zeros({numel}, at::kFloat);
+    int64_t offset = 0;
+    for (int i : b.params) {
+      const int64_t n = r->params_[i].numel();
+      r->params_[i].mutable_grad() = b.buffer.narrow(0, offset, n).view(r->params_[i].sizes());
+      offset += n;
+    }
+  }
+  for (size_t i = 0; i < r->params_.size(); ++i) {
+    auto acc = torch::autograd::impl::grad_accumulator(r->params_[i]);
+    acc->add_post_hook(std::make_unique<ReadyHook>(r.get(), static_cast<int>(i)));
+    r->accumulators_.push_back(std::move(acc));
+  }
+  r->ready_.assign(r->params_.size(), false);
+  r->thread_ = std::thread([raw = r.get()] { raw->CommLoop(); });
+  return r;
+}
+
+GradReducer::GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm)
+    : params_(std::move(params)), bucket_of_(params_.size()), comm_(std::move(comm)) {}
+
+GradReducer::~GradReducer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GradReducer::ZeroGrad() {
+  for (Bucket& b : buckets_) b.buffer.zero_();
+}
+
+void GradReducer::Arm() {
+  std::lock_guard<std::mutex> lock(mu_);
+  armed_ = true;
+  next_launch_ = 0;
+  reduced_ = 0;
+  ready_.assign(params_.size(), false);
+  for (Bucket& b : buckets_) b.pending = static_cast<int>(b.params.size());
+}
+
+void GradReducer::OnGradReady(int param) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!armed_) return;
+  // A parameter accumulating twice in one backward (used by two separately
+  // checkpointed segments) would need its bucket held back; this model never
+  // does it.
+  SPINDLE_CHECK(!ready_[param]) << "parameter " << param
+                                << " got two gradients in one backward after its bucket "
+                                   "was scheduled for reduction";
+  ready_[param] = true;
+  --buckets_[bucket_of_[param]].pending;
+  LaunchReadyLocked();
+}
+
+void GradReducer::LaunchReadyLocked() {
+  const int before = next_launch_;
+  while (next_launch_ < num_buckets() && buckets_[next_launch_].pending == 0) ++next_launch_;
+  if (next_launch_ != before) work_cv_.notify_all();
+}
+
+absl::Status GradReducer::Finish() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!armed_) return absl::FailedPreconditionError("GradReducer::Finish without Arm");
+  for (Bucket& b : buckets_) b.pending = 0;  // parameters without a gradient keep zeros
+  LaunchReadyLocked();
+  done_cv_.wait(lock, [this] { return reduced_ == num_buckets(); });
+  armed_ = false;
+  return error_;
+}
+
+void GradReducer::CommLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stop_ || reduced_ < next_launch_; });
+    if (stop_) return;
+    Bucket& b = buckets_[reduced_];
+    lock.unlock();
+    absl::Status s = comm_->AllReduce(b.buffer.data_ptr(), b.buffer.numel(), comm::DType::kFloat32,
+                                      comm::ReduceOp::kSum);
+    lock.lock();
+    if (!s.ok() && error_.ok()) error_ = s;
+    ++reduced_;
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace spindle::train

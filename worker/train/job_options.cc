@@ -1,0 +1,84 @@
+#include "worker/train/job_options.h"
+
+#include "common/status.h"
+
+namespace spindle::train {
+
+model::LlamaConfig LlamaConfigOf(const config::ModelSpec& m) {
+  model::LlamaConfig c;
+  c.hidden_size = m.hidden_size;
+  c.intermediate_size = m.intermediate_size;
+  c.num_hidden_layers = m.num_hidden_layers;
+  c.num_attention_heads = m.num_attention_heads;
+  c.num_key_value_heads = m.num_key_value_heads;
+  c.vocab_size = m.vocab_size;
+  c.max_position_embeddings = m.max_position_embeddings;
+  c.rope_theta = m.rope_theta;
+  c.rms_norm_eps = m.rms_norm_eps;
+  c.tie_word_embeddings = m.tie_word_embeddings;
+  return c;
+}
+
+data::TokenSourceOptions TokenSourceOptionsOf(const config::JobSpec& spec) {
+  data::TokenSourceOptions o;
+  switch (spec.data.source) {
+    case config::DataSource::kSynthetic:
+      o.kind = data::TokenSourceOptions::kSynthetic;
+      break;
+    case config::DataSource::kTokens:
+      o.kind = data::TokenSourceOptions::kTokens;
+      break;
+    case config::DataSource::kText:
+      o.kind = data::TokenSourceOptions::kText;
+      break;
+  }
+  o.path = spec.data.path;
+  o.token_bytes = spec.data.dtype == config::TokenDtype::kUint32 ? 4 : 2;
+  o.vocab_size = spec.model.vocab_size;
+  o.seq_len = spec.data.seq_len;
+  o.seed = static_cast<uint64_t>(spec.data.seed);
+  return o;
+}
+
+int64_t TotalSteps(const config::JobSpec& spec, int64_t global_batch_seqs) {
+  if (spec.train.max_steps > 0) return spec.train.max_steps;
+  const int64_t per_step = global_batch_seqs * spec.data.seq_len;
+  return (spec.train.max_tokens + per_step - 1) / per_step;
+}
+
+absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world) {
+  SPINDLE_ASSIGN_OR_RETURN(config::ResolvedParallel par, config::ResolveParallel(spec, world));
+  RankPlan plan;
+  SPINDLE_ASSIGN_OR_RETURN(plan.mesh, layout::MakeMesh(world, par.dp, par.ulysses, par.ring));
+  TrainerOptions& t = plan.trainer;
+  t.model = LlamaConfigOf(spec.model);
+  t.init_seed = static_cast<uint64_t>(spec.model.init.seed);
+  t.seq_len = spec.data.seq_len;
+  t.global_batch_seqs = par.global_batch_seqs;
+  t.micro_batch_seqs = spec.data.micro_batch_seqs;
+  t.layout = spec.parallel.sp.layout;
+  t.schedule = spec.parallel.sp.schedule;
+  switch (spec.train.activation_checkpointing) {
+    case config::ActivationCheckpointing::kNone:
+      t.checkpointing = model::Checkpointing::kNone;
+      break;
+    case config::ActivationCheckpointing::kFull:
+      t.checkpointing = model::Checkpointing::kFull;
+      break;
+    case config::ActivationCheckpointing::kAttention:
+      t.checkpointing = model::Checkpointing::kAttention;
+      break;
+  }
+  const config::OptimizerSpec& opt = spec.train.optimizer;
+  t.adamw = {opt.beta1, opt.beta2, opt.eps, opt.weight_decay};
+  plan.total_steps = TotalSteps(spec, par.global_batch_seqs);
+  t.lr.lr = opt.lr;
+  t.lr.warmup_steps = spec.train.schedule.warmup_steps;
+  t.lr.max_steps = plan.total_steps;
+  t.lr.decay = config::EnumName(spec.train.schedule.decay);
+  t.lr.min_lr_ratio = spec.train.schedule.min_lr_ratio;
+  t.grad_clip = spec.train.grad_clip;
+  return plan;
+}
+
+}  // namespace spindle::train

@@ -1,0 +1,160 @@
+#include "worker/train/run_rank.h"
+
+#include <chrono>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/comm/gloo_communicator.h"
+#include "common/layout/flops.h"
+#include "common/status.h"
+#include "worker/model/hf_weights.h"
+#include "worker/runtime/threads.h"
+#include "worker/train/job_options.h"
+#include "worker/train/train_checkpoint.h"
+
+namespace spindle::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+layout::ModelShape ShapeOf(const model::LlamaConfig& c) {
+  return {c.hidden_size,         c.intermediate_size,   c.num_hidden_layers,
+          c.num_attention_heads, c.num_key_value_heads, c.vocab_size};
+}
+
+std::string ProgressLine(const StepStats& s, int64_t total, const RankPlan& plan, double peak) {
+  const double tokens_per_s = s.tokens / s.seconds;
+  const layout::ModelShape shape = ShapeOf(plan.trainer.model);
+  const int64_t seq = plan.trainer.seq_len;
+  std::string line = absl::StrFormat(
+      "step %*d/%d  loss %.4f  grad_norm %.3f  lr %.2e  %.0f tok/s  %.1f GFLOP/s/rank",
+      static_cast<int>(absl::StrCat(total).size()), s.step, total, s.loss, s.grad_norm, s.lr,
+      tokens_per_s,
+      layout::MegatronFlopsPerToken(shape, seq) * tokens_per_s / plan.mesh.world() / 1e9);
+  if (peak > 0) {
+    const double world_peak = peak * plan.mesh.world();
+    absl::StrAppendFormat(
+        &line, "  MFU %.1f%% (PaLM %.1f%%)",
+        100 * layout::MegatronFlopsPerToken(shape, seq) * tokens_per_s / world_peak,
+        100 * layout::PalmFlopsPerToken(shape, seq) * tokens_per_s / world_peak);
+  }
+  return line;
+}
+
+}  // namespace
+
+absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOptions& options,
+                                   std::ostream& progress) {
+  const bool leader = options.rank == 0;
+  SPINDLE_ASSIGN_OR_RETURN(RankPlan plan, PlanRank(spec, options.world));
+  SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<const data::TokenSource> source,
+                           data::OpenTokenSource(TokenSourceOptionsOf(spec)));
+  plan.trainer.data = [source, seq_len = spec.data.seq_len](int64_t index,
+                                                            absl::Span<int64_t> out) {
+    return source->Sequence(index, seq_len, out);
+  };
+
+  const auto pool =
+      runtime::ApplyThreads(runtime::PlanThreads(0, std::max(1, options.local_ranks)));
+  SPINDLE_ASSIGN_OR_RETURN(auto store, comm::MakeFileStore(options.rendezvous_dir));
+  const std::chrono::milliseconds timeout = spec.fault_tolerance.collective_timeout;
+  const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank);
+  SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
+                           sp::BuildProcessGroups(plan.mesh, options.rank, timeout, factory));
+  comm::CommOptions grad_options;
+  grad_options.group = "grad";
+  grad_options.world_rank = options.rank;
+  grad_options.timeout = timeout;
+  std::vector<int> all(options.world);
+  for (int i = 0; i < options.world; ++i) all[i] = i;
+  grad_options.world_ranks = all;
+  SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<comm::Communicator> grad_comm,
+                           factory(all, grad_options));
+  SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                           Trainer::Create(plan.trainer, groups, grad_comm, pool));
+
+  RunSummary summary;
+  if (spec.model.init.from == config::InitFrom::kHf) {
+    SPINDLE_RETURN_IF_ERROR(model::ImportHfWeights(spec.model.init.path, trainer->model()));
+    if (leader) progress << "initialised from " << spec.model.init.path << "\n";
+  }
+  const config::CheckpointSpec& ckpt = spec.checkpoint;
+  const uint64_t data_seed = static_cast<uint64_t>(spec.data.seed);
+  if (ckpt.resume.mode == config::ResumeMode::kAuto && !ckpt.dir.empty()) {
+    std::vector<std::string> skipped;
+    SPINDLE_ASSIGN_OR_RETURN(auto state, ResumeLatest(*trainer, ckpt.dir, &skipped));
+    for (const std::string& why : skipped) progress << "skipped checkpoint: " << why << "\n";
+    if (state) summary.resumed_from = state->step;
+  } else if (ckpt.resume.mode == config::ResumeMode::kPath) {
+    SPINDLE_ASSIGN_OR_RETURN(TrainerState state, LoadCheckpoint(*trainer, ckpt.resume.path));
+    summary.resumed_from = state.step;
+  }
+  if (leader) {
+    progress << absl::StrFormat(
+        "training %s: %d parameters, mesh dp %d × ulysses %d × ring %d (%s), S %d, "
+        "%d seqs/step, %d micro-steps, %d steps",
+        spec.metadata.name, plan.trainer.model.NumParameters(), plan.mesh.dp, plan.mesh.ulysses,
+        plan.mesh.ring, layout::LayoutName(plan.trainer.layout), plan.trainer.seq_len,
+        plan.trainer.global_batch_seqs, trainer->grad_accum(), plan.total_steps);
+    if (summary.resumed_from >= 0) progress << ", resumed at step " << summary.resumed_from;
+    progress << std::endl;
+  }
+
+  std::ofstream metrics;
+  if (leader && !options.metrics_path.empty()) {
+    metrics.open(options.metrics_path, std::ios::app);
+    if (!metrics) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics ", options.metrics_path, ": cannot open for appending"));
+    }
+  }
+  auto last_checkpoint = Clock::now();
+  bool first = true;
+  while (trainer->step() < plan.total_steps) {
+    SPINDLE_ASSIGN_OR_RETURN(StepStats stats, trainer->Step());
+    if (first) summary.first_loss = stats.loss;
+    first = false;
+    summary.last_loss = stats.loss;
+    const bool last = stats.step == plan.total_steps;
+    if (metrics.is_open()) {
+      metrics << absl::StrFormat(
+                     "{\"step\": %d, \"loss\": %.17g, \"grad_norm\": %.17g, \"lr\": %.17g, "
+                     "\"tokens\": %d, \"seconds\": %.6f}",
+                     stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds)
+              << std::endl;
+    }
+    if (leader && (stats.step % spec.train.log_every_steps == 0 || last)) {
+      progress << ProgressLine(stats, plan.total_steps, plan, options.peak_flops_per_rank)
+               << std::endl;
+    }
+    // Rank 0's clock decides a time-based checkpoint for everyone.
+    int64_t due = 0;
+    if (!ckpt.dir.empty()) {
+      due = last || (ckpt.every.steps > 0 && stats.step % ckpt.every.steps == 0) ||
+            (ckpt.every.time.count() > 0 && Clock::now() - last_checkpoint >= ckpt.every.time);
+      if (ckpt.every.time.count() > 0) {
+        SPINDLE_RETURN_IF_ERROR(groups.world->Broadcast(&due, sizeof(due), 0));
+      }
+    }
+    if (due) {
+      SPINDLE_ASSIGN_OR_RETURN(summary.checkpoint,
+                               SaveCheckpoint(*trainer, ckpt.dir, data_seed, ckpt.keep_last));
+      last_checkpoint = Clock::now();
+      if (leader) progress << "checkpoint " << summary.checkpoint << std::endl;
+    }
+  }
+  summary.steps = trainer->step();
+  if (!ckpt.export_spec.dir.empty()) {
+    absl::Status exported =
+        leader ? model::ExportHf(trainer->model(), ckpt.export_spec.dir) : absl::OkStatus();
+    int64_t ok = exported.ok();
+    SPINDLE_RETURN_IF_ERROR(groups.world->Broadcast(&ok, sizeof(ok), 0));
+    SPINDLE_RETURN_IF_ERROR(exported);
+    if (!ok) return absl::InternalError("rank 0 failed to export the weights; see its log");
+    summary.exported = ckpt.export_spec.dir;
+  }
+  return summary;
+}
+
+}  // namespace spindle::train

@@ -1,0 +1,43 @@
+// One rank of a training job, end to end: form the process groups over Gloo,
+// build the model (random init or Hugging Face weights), resume from the
+// newest valid checkpoint, train, checkpoint on schedule, export the final
+// weights. The local runner (spindle-trainer --local-ranks N) and, later,
+// worker daemons start one process per rank running this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config/job_spec.h"
+
+namespace spindle::train {
+
+struct RankRunOptions {
+  int rank = 0;
+  int world = 1;
+  int local_ranks = 1;             // ranks sharing this host's cores
+  std::string rendezvous_dir;      // Gloo file store shared by the ranks
+  double peak_flops_per_rank = 0;  // FLOP/s for MFU; 0: MFU not printed
+  // Rank 0 appends one JSON object per step here (full-precision loss,
+  // grad_norm, lr, tokens, seconds); "" = none.
+  std::string metrics_path;
+};
+
+struct RunSummary {
+  int64_t steps = 0;          // optimizer steps done (resumed ones included)
+  int64_t resumed_from = -1;  // step of the checkpoint resumed, or -1
+  double first_loss = 0;      // first step run by this process
+  double last_loss = 0;
+  std::string checkpoint;  // last committed checkpoint directory, or ""
+  std::string exported;    // export directory, or ""
+};
+
+// Rank 0 writes progress lines to `progress`; every rank returns the summary
+// or the first error (a failed collective names the peer).
+absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOptions& options,
+                                   std::ostream& progress);
+
+}  // namespace spindle::train
