@@ -1,7 +1,7 @@
 // spindle-bench: one command that prints the CPU benchmark suite as markdown
 // (performance.md §6), to stdout and optionally to a file.
 //
-//   spindle-bench [--section kernels|comm|all] [--out FILE] [--allow-slow-blas]
+//   spindle-bench [--section kernels|comm|train|all] [--out FILE] [--allow-slow-blas]
 //                 [--quick] [--threads N]
 //
 // Each section is a function printing markdown to one stream and returning
@@ -20,6 +20,7 @@
 #include "worker/bench/bench_util.h"
 #include "worker/bench/comm_bench.h"
 #include "worker/bench/kernel_bench.h"
+#include "worker/bench/train_bench.h"
 
 namespace spindle::bench {
 namespace {
@@ -45,6 +46,10 @@ std::vector<Section> Sections() {
          return RunKernelBench({o.threads, o.allow_slow_blas, o.quick}, out);
        }},
       {"comm", [](const Options&, std::ostream& out) { return RunCommBench(out); }},
+      {"train",
+       [](const Options& o, std::ostream& out) {
+         return RunTrainBench({o.quick, o.threads}, out);
+       }},
   };
 }
 
@@ -97,6 +102,11 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--train-case") {  // a child of the train section
+      const char* v = value();
+      if (v == nullptr) return Usage(argv[0]);
+      return RunTrainCase(v);
+    }
     if (arg == "--section") {
       const char* v = value();
       if (v == nullptr) return Usage(argv[0]);

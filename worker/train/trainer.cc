@@ -108,6 +108,16 @@ absl::StatusOr<std::pair<at::Tensor, at::Tensor>> Trainer::MicroBatch(int64_t mi
 }
 
 absl::StatusOr<StepStats> Trainer::Step() {
+  // A failed collective inside the attention op surfaces as c10::Error
+  // (docs/errors.md); it becomes a Status naming the peer here.
+  try {
+    return StepImpl();
+  } catch (const c10::Error& e) {
+    return absl::UnavailableError(e.what_without_backtrace());
+  }
+}
+
+absl::StatusOr<StepStats> Trainer::StepImpl() {
   const auto start = std::chrono::steady_clock::now();
   const TrainerOptions& o = options_;
   const int64_t global_targets = o.global_batch_seqs * o.seq_len;

@@ -97,6 +97,7 @@ class Trainer {
 
  private:
   Trainer(TrainerOptions options, const sp::ProcessGroups& groups);
+  absl::StatusOr<StepStats> StepImpl();
   // This rank's (ids, labels), each (micro_batch_seqs, L) int64, of micro-step
   // `micro` of the current step; labels of padding are -100 (ignored).
   absl::StatusOr<std::pair<at::Tensor, at::Tensor>> MicroBatch(int64_t micro) const;

@@ -96,7 +96,7 @@ TEST(LoadTest, DemoExampleParses) {
   EXPECT_EQ(spec->parallel.sp.ring, 2);
   EXPECT_EQ(spec->parallel.sp.layout, layout::LayoutKind::kZigzag);
   EXPECT_EQ(spec->resources.device, Device::kCpu);
-  EXPECT_EQ(spec->train.max_steps, 400);
+  EXPECT_EQ(spec->train.max_steps, 1000);
   EXPECT_EQ(spec->train.optimizer.lr, 3e-3);
   EXPECT_EQ(spec->train.schedule.warmup_steps, 20);
   EXPECT_EQ(spec->checkpoint.export_spec.dir, "runs/demo/export");
