@@ -108,12 +108,7 @@ int RunTrainCase(const std::string& spec) {
       };
       auto groups = sp::BuildProcessGroups(mesh, rank, std::chrono::minutes(10), connect);
       SPINDLE_CHECK(groups.ok()) << groups.status();
-      std::vector<int> all(world);
-      for (int i = 0; i < world; ++i) all[i] = i;
-      comm::CommOptions grad;
-      grad.group = "grad";
-      grad.timeout = std::chrono::minutes(10);
-      auto grad_comm = connect(all, grad);
+      auto grad_comm = sp::BuildWorldGroup(mesh, rank, std::chrono::minutes(10), connect, "grad");
       SPINDLE_CHECK(grad_comm.ok()) << grad_comm.status();
       auto pool = std::make_shared<kernels::ThreadPool>(budget.kernel_threads);
       auto trainer = train::Trainer::Create(o, *groups, std::move(*grad_comm), pool);
@@ -143,11 +138,12 @@ int RunTrainBench(const TrainBenchOptions& options, std::ostream& out) {
   out << "## Training step (AdamW, fp32, one sequence per step)\n\n"
       << "Every case is a fresh process; P ranks are threads sharing the " << options.cores
       << " cores, so P > 1 shows overheads, not speed-ups. MFU = model FLOP/s ÷ the FMA peak "
-         "above (" << Fixed(gate.fma_peak_gflops, 0)
+         "above ("
+      << Fixed(gate.fma_peak_gflops, 0)
       << " GFLOP/s), Megatron convention (6N + 6·L·h·S per token), PaLM's (6N + 12·L·h·S) "
          "beside it. Peak RSS covers all ranks of the case.\n\n";
-  Table table({"model", "params", "S", "U×R", "checkpointing", "step s", "tokens/s",
-               "MFU Megatron", "MFU PaLM", "peak RSS MiB"});
+  Table table({"model", "params", "S", "U×R", "checkpointing", "step s", "tokens/s", "MFU Megatron",
+               "MFU PaLM", "peak RSS MiB"});
   int rc = 0;
   for (const Case& c : Cases(options.quick)) {
     const std::string log = absl::StrCat("/tmp/spindle-bench-train-", getpid(), ".log");
@@ -177,8 +173,8 @@ int RunTrainBench(const TrainBenchOptions& options, std::ostream& out) {
                                    m.num_key_value_heads, m.vocab_size};
     const double tps = res.tokens / res.step_seconds;
     table.Add({c.preset, absl::StrCat(m.NumParameters()), absl::StrCat(c.seq_len),
-               absl::StrCat(c.ulysses, "×", c.ring), c.checkpointing,
-               Fixed(res.step_seconds, 3), Fixed(tps, 0),
+               absl::StrCat(c.ulysses, "×", c.ring), c.checkpointing, Fixed(res.step_seconds, 3),
+               Fixed(tps, 0),
                Fixed(100 * layout::MegatronFlopsPerToken(shape, c.seq_len) * tps / peak, 1) + "%",
                Fixed(100 * layout::PalmFlopsPerToken(shape, c.seq_len) * tps / peak, 1) + "%",
                Fixed(res.max_rss_kb / 1024.0, 0)});

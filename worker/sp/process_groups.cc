@@ -22,25 +22,43 @@ GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank) {
   };
 }
 
+namespace {
+
+absl::StatusOr<std::shared_ptr<comm::Communicator>> MakeGroup(const std::vector<int>& ranks,
+                                                              const std::string& name,
+                                                              int world_rank,
+                                                              std::chrono::milliseconds timeout,
+                                                              const GroupFactory& factory) {
+  comm::CommOptions options;
+  options.group = name;
+  options.world_rank = world_rank;
+  options.world_ranks = ranks;
+  options.timeout = timeout;
+  SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<comm::Communicator> c, factory(ranks, options));
+  return std::shared_ptr<comm::Communicator>(std::move(c));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<comm::Communicator>> BuildWorldGroup(
+    const layout::MeshDims& mesh, int world_rank, std::chrono::milliseconds timeout,
+    const GroupFactory& factory, const std::string& name) {
+  std::vector<int> all(mesh.world());
+  std::iota(all.begin(), all.end(), 0);
+  return MakeGroup(all, name, world_rank, timeout, factory);
+}
+
 absl::StatusOr<ProcessGroups> BuildProcessGroups(const layout::MeshDims& mesh, int world_rank,
                                                  std::chrono::milliseconds timeout,
                                                  const GroupFactory& factory) {
   ProcessGroups groups;
   groups.mesh = mesh;
   groups.world_rank = world_rank;
-  auto make = [&](const std::vector<int>& ranks,
-                  const std::string& name) -> absl::StatusOr<std::shared_ptr<comm::Communicator>> {
-    comm::CommOptions options;
-    options.group = name;
-    options.world_rank = world_rank;
-    options.world_ranks = ranks;
-    options.timeout = timeout;
-    SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<comm::Communicator> c, factory(ranks, options));
-    return std::shared_ptr<comm::Communicator>(std::move(c));
+  auto make = [&](const std::vector<int>& ranks, const std::string& name) {
+    return MakeGroup(ranks, name, world_rank, timeout, factory);
   };
-  std::vector<int> all(mesh.world());
-  std::iota(all.begin(), all.end(), 0);
-  SPINDLE_ASSIGN_OR_RETURN(groups.world, make(all, "world"));
+  SPINDLE_ASSIGN_OR_RETURN(groups.world,
+                           BuildWorldGroup(mesh, world_rank, timeout, factory, "world"));
   SPINDLE_ASSIGN_OR_RETURN(
       groups.sp, make(layout::SpGroup(mesh, world_rank), layout::SpGroupName(mesh, world_rank)));
   SPINDLE_ASSIGN_OR_RETURN(groups.ulysses, make(layout::UlyssesGroup(mesh, world_rank),

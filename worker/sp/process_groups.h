@@ -44,6 +44,12 @@ GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank);
 
 // Every rank must call this with the same mesh; groups are created in a fixed
 // order (world, sp, ulysses, ring, dp) so rendezvous never cross.
+// One more group of every rank, e.g. "grad" for a thread that must not share
+// the world group's message order; every rank calls it in the same order.
+absl::StatusOr<std::shared_ptr<comm::Communicator>> BuildWorldGroup(
+    const layout::MeshDims& mesh, int world_rank, std::chrono::milliseconds timeout,
+    const GroupFactory& factory, const std::string& name);
+
 absl::StatusOr<ProcessGroups> BuildProcessGroups(const layout::MeshDims& mesh, int world_rank,
                                                  std::chrono::milliseconds timeout,
                                                  const GroupFactory& factory);

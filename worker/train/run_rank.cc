@@ -62,15 +62,8 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
   const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank);
   SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
                            sp::BuildProcessGroups(plan.mesh, options.rank, timeout, factory));
-  comm::CommOptions grad_options;
-  grad_options.group = "grad";
-  grad_options.world_rank = options.rank;
-  grad_options.timeout = timeout;
-  std::vector<int> all(options.world);
-  for (int i = 0; i < options.world; ++i) all[i] = i;
-  grad_options.world_ranks = all;
   SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<comm::Communicator> grad_comm,
-                           factory(all, grad_options));
+                           sp::BuildWorldGroup(plan.mesh, options.rank, timeout, factory, "grad"));
   SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
                            Trainer::Create(plan.trainer, groups, grad_comm, pool));
 

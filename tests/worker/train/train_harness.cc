@@ -47,11 +47,7 @@ RunResult Train(const TrainerOptions& options, int dp, int ulysses, int ring, in
         };
         auto groups = sp::BuildProcessGroups(mesh, rank, std::chrono::seconds(60), connect);
         ASSERT_TRUE(groups.ok()) << groups.status();
-        std::vector<int> all(world);
-        for (int i = 0; i < world; ++i) all[i] = i;
-        comm::CommOptions grad_options;
-        grad_options.group = "grad";
-        auto grad = connect(all, grad_options);
+        auto grad = sp::BuildWorldGroup(mesh, rank, std::chrono::seconds(60), connect, "grad");
         ASSERT_TRUE(grad.ok()) << grad.status();
         auto trainer = Trainer::Create(options, *groups, std::move(*grad), nullptr);
         ASSERT_TRUE(trainer.ok()) << trainer.status();
