@@ -1,18 +1,61 @@
 #!/usr/bin/env bash
-# The main job: installs whatever is missing, builds, then trains the demo
-# job (common/config/examples/demo.yaml: the tiny Llama on the synthetic copy
-# task, each sequence split over 4 local processes, Ulysses 2 × ring 2) with
-# spindle-trainer, printing the loss as it falls, and finally scores the
-# exported weights with spindle-eval. Extra arguments go to spindle-trainer
-# (e.g. --set train.max_steps=100). Output lands in runs/demo/.
+# The main job: installs whatever is missing, builds, then runs the service on
+# this machine — a spindle-coordinator and two spindle-workers with two CPU
+# slots each — submits the demo job (common/config/examples/demo.yaml: the
+# tiny Llama on the synthetic copy task, each sequence split over 4 ranks,
+# Ulysses 2 inside a worker × ring 2 across the two) with `spindle submit`,
+# follows it with the progress bar to the end, scores the exported weights
+# with spindle-eval, and shuts everything down. Extra arguments go to
+# `spindle submit` (e.g. --set train.max_steps=300). Output lands in runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build.sh
-build_dir=${SPINDLE_BUILD_DIR:-build}
-rm -rf runs/demo
-"$build_dir/worker/tools/spindle-trainer" common/config/examples/demo.yaml --local-ranks 4 "$@"
+bin=${SPINDLE_BUILD_DIR:-build}/bin
+run=runs/demo
+rm -rf "$run"
+mkdir -p "$run"
+
+pids=()
+stop_all() {
+  # Workers first (they stop their ranks), then the coordinator; each has
+  # its own grace period and exits by itself.
+  for pid in "${pids[@]:1}" "${pids[0]:-}"; do
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT
+
+"$bin/spindle-coordinator" --listen 127.0.0.1:0 --port_file "$run/coordinator.port" \
+  --state_dir "$run/state" >"$run/coordinator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$run/coordinator.port" ]] && break; sleep 0.1; done
+[[ -s "$run/coordinator.port" ]] || { cat "$run/coordinator.log"; exit 1; }
+export SPINDLE_COORDINATOR=127.0.0.1:$(cat "$run/coordinator.port")
+
+# Two "nodes" on one machine: each worker's slots share half of the cores.
+cores=$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
+for n in 0 1; do
+  "$bin/spindle-worker" --name "node-$n" --cpu_slots 2 --cpu_cores "$cores" \
+    --listen 127.0.0.1:0 --work_dir "$run/node-$n" >"$run/node-$n.log" 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 100); do
+  [[ $("$bin/spindle" workers -o json 2>/dev/null | grep -c '"alive"') == 2 ]] && break
+  sleep 0.2
+done
+echo "== spindle workers"
+"$bin/spindle" workers
 echo
-echo "The exported weights (Hugging Face layout) on fresh copy-task sequences:"
-exec "$build_dir/worker/tools/spindle-eval" --model runs/demo/export --synthetic copy \
-  --seed 12345 --seq_len 128 --max_seqs 32
+echo "== spindle plan common/config/examples/demo.yaml"
+"$bin/spindle" plan common/config/examples/demo.yaml
+echo
+echo "== spindle submit common/config/examples/demo.yaml"
+"$bin/spindle" submit common/config/examples/demo.yaml "$@"
+echo
+echo "== the exported weights (Hugging Face layout) on fresh copy-task sequences"
+"$bin/spindle-eval" --model "$run/export" --synthetic copy --seed 12345 --seq_len 128 \
+  --max_seqs 32
+echo
+echo "== shutting down (logs: $run/coordinator.log, $run/node-*.log)"

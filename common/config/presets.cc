@@ -3,12 +3,14 @@
 namespace spindle::config {
 
 const std::vector<std::string>& ModelPresetNames() {
-  static const std::vector<std::string>* names = new std::vector<std::string>{"tiny", "small-100m"};
+  static const std::vector<std::string>* names =
+      new std::vector<std::string>{"tiny", "small-100m", "llama3-8b"};
   return *names;
 }
 
 bool ApplyModelPreset(const std::string& name, ModelSpec* model) {
   ModelSpec m = *model;
+  m.rope_theta = 10000.0;
   if (name == "tiny") {
     m.hidden_size = 64;
     m.intermediate_size = 176;
@@ -25,12 +27,20 @@ bool ApplyModelPreset(const std::string& name, ModelSpec* model) {
     m.num_key_value_heads = 4;
     m.vocab_size = 32000;
     m.tie_word_embeddings = true;
+  } else if (name == "llama3-8b") {
+    m.hidden_size = 4096;
+    m.intermediate_size = 14336;
+    m.num_hidden_layers = 32;
+    m.num_attention_heads = 32;
+    m.num_key_value_heads = 8;
+    m.vocab_size = 128256;
+    m.rope_theta = 500000.0;
+    m.tie_word_embeddings = false;
   } else {
     return false;
   }
   m.preset = name;
   m.arch = Arch::kLlama;
-  m.rope_theta = 10000.0;
   m.rms_norm_eps = 1e-5;
   *model = m;
   return true;

@@ -8,6 +8,10 @@
 //   small-100m  hidden 768, intermediate 2048, 12 layers, 12 heads, 4 kv heads,
 //               vocab 32000, tied embeddings: 100,092,672 parameters
 //               (24,576,000 embedding + 12 × 6,292,992 per layer + 768 final norm)
+//   llama3-8b   Meta Llama-3-8B: hidden 4096, intermediate 14336, 32 layers,
+//               32 heads, 8 kv heads, vocab 128256, rope_theta 500000, untied:
+//               8,030,261,248 parameters (2 × 525,336,576 embedding and
+//               lm_head + 32 × 218,112,000 per layer + 4096 final norm)
 #pragma once
 
 #include <cstdint>

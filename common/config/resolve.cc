@@ -128,4 +128,10 @@ absl::StatusOr<ResolvedParallel> ResolveParallel(const JobSpec& spec, int world_
   return r;
 }
 
+int64_t TotalSteps(const JobSpec& spec, int64_t global_batch_seqs) {
+  if (spec.train.max_steps > 0) return spec.train.max_steps;
+  const int64_t per_step = global_batch_seqs * spec.data.seq_len;
+  return (spec.train.max_tokens + per_step - 1) / per_step;
+}
+
 }  // namespace spindle::config

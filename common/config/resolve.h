@@ -43,4 +43,8 @@ struct ResolvedParallel {
 // does not divide.
 absl::StatusOr<ResolvedParallel> ResolveParallel(const JobSpec& spec, int world_size);
 
+// Optimizer steps of the run: train.max_steps, or train.max_tokens rounded up
+// to whole steps of global_batch_seqs × seq_len tokens.
+int64_t TotalSteps(const JobSpec& spec, int64_t global_batch_seqs);
+
 }  // namespace spindle::config

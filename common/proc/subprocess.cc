@@ -64,12 +64,30 @@ absl::StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  if (!options.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  }
+  // A daemon blocks termination signals for sigwait (signals.h); its children
+  // must start with none blocked and default actions, or SIGTERM would not
+  // stop them.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
   pid_t pid = -1;
   const int rc =
-      posix_spawn(&pid, options.program.c_str(), &actions, nullptr, argv.data(), envp.data());
+      posix_spawn(&pid, options.program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", options.program, ": ", strerror(rc)));
+    return absl::InternalError(absl::StrCat("cannot start ", options.program,
+                                            options.cwd.empty() ? "" : " in " + options.cwd, ": ",
+                                            strerror(rc)));
   }
   return Subprocess(pid);
 }

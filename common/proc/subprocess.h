@@ -22,6 +22,7 @@ struct SpawnOptions {
   std::string stderr_path;        // file receiving stderr; empty: inherit
   bool stderr_to_stdout = false;  // stderr joins stdout (stderr_path ignored)
   std::vector<std::string> env;   // extra "NAME=value" entries on top of ours
+  std::string cwd;                // working directory; empty: ours
 };
 
 struct ExitStatus {

@@ -4,7 +4,7 @@
 //       launcher: validates the spec and the data, starts 4 rank processes of
 //       itself on this machine (Gloo over loopback), streams rank 0's
 //       progress, and fails fast if any rank fails, showing its log.
-//   spindle-trainer job.yaml --rank 2 --world 4 --rendezvous DIR
+//   spindle-trainer job.yaml --rank 2 --world 4 --rendezvous DIR|grpc://HOST:PORT/JOB/ATTEMPT
 //       one rank (what the launcher and worker daemons start).
 //
 // Exit codes: 0 done, 2 invalid spec, data or usage, 3 the job failed.
@@ -33,7 +33,7 @@ constexpr int kExitFailed = 3;
 constexpr char kUsage[] =
     "usage: spindle-trainer JOB.yaml [--set FIELD=VALUE]... [--local-ranks N] [--peak-gflops F]\n"
     "                       [--metrics FILE.jsonl]\n"
-    "       spindle-trainer JOB.yaml [--set ...] --rank R --world N --rendezvous DIR\n";
+    "       spindle-trainer JOB.yaml [--set ...] --rank R --world N --rendezvous DIR|URL\n";
 
 struct Args {
   std::string spec_path;
@@ -111,7 +111,7 @@ int RunOneRank(const config::JobSpec& spec, const Args& a) {
   o.rank = a.rank;
   o.world = a.world;
   o.local_ranks = a.local_ranks > 0 ? a.local_ranks : a.world;
-  o.rendezvous_dir = a.rendezvous;
+  o.rendezvous = a.rendezvous;
   o.peak_flops_per_rank = a.peak_gflops * 1e9;
   o.metrics_path = a.metrics;
   auto summary = train::RunRank(spec, o, std::cout);

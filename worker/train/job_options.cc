@@ -40,12 +40,6 @@ data::TokenSourceOptions TokenSourceOptionsOf(const config::JobSpec& spec) {
   return o;
 }
 
-int64_t TotalSteps(const config::JobSpec& spec, int64_t global_batch_seqs) {
-  if (spec.train.max_steps > 0) return spec.train.max_steps;
-  const int64_t per_step = global_batch_seqs * spec.data.seq_len;
-  return (spec.train.max_tokens + per_step - 1) / per_step;
-}
-
 absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world) {
   SPINDLE_ASSIGN_OR_RETURN(config::ResolvedParallel par, config::ResolveParallel(spec, world));
   RankPlan plan;
@@ -71,7 +65,7 @@ absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world) {
   }
   const config::OptimizerSpec& opt = spec.train.optimizer;
   t.adamw = {opt.beta1, opt.beta2, opt.eps, opt.weight_decay};
-  plan.total_steps = TotalSteps(spec, par.global_batch_seqs);
+  plan.total_steps = config::TotalSteps(spec, par.global_batch_seqs);
   t.lr.lr = opt.lr;
   t.lr.warmup_steps = spec.train.schedule.warmup_steps;
   t.lr.max_steps = plan.total_steps;

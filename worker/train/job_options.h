@@ -18,10 +18,6 @@ model::LlamaConfig LlamaConfigOf(const config::ModelSpec& model);
 
 data::TokenSourceOptions TokenSourceOptionsOf(const config::JobSpec& spec);
 
-// Optimizer steps of the run: train.max_steps, or train.max_tokens rounded up
-// to whole steps of global_batch_seqs × seq_len tokens.
-int64_t TotalSteps(const config::JobSpec& spec, int64_t global_batch_seqs);
-
 struct RankPlan {
   layout::MeshDims mesh;
   TrainerOptions trainer;  // .data left unset: the caller binds a TokenSource

@@ -5,7 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/comm/gloo_communicator.h"
+#include "nlohmann/json.hpp"
+#include "common/rendezvous/grpc_store.h"
 #include "common/layout/flops.h"
 #include "common/status.h"
 #include "worker/model/hf_weights.h"
@@ -57,7 +58,8 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
 
   const auto pool =
       runtime::ApplyThreads(runtime::PlanThreads(0, std::max(1, options.local_ranks)));
-  SPINDLE_ASSIGN_OR_RETURN(auto store, comm::MakeFileStore(options.rendezvous_dir));
+  SPINDLE_ASSIGN_OR_RETURN(auto store, rendezvous::MakeStore(options.rendezvous,
+                                                             spec.fault_tolerance.collective_timeout));
   const std::chrono::milliseconds timeout = spec.fault_tolerance.collective_timeout;
   const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank);
   SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
@@ -110,13 +112,6 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
     first = false;
     summary.last_loss = stats.loss;
     const bool last = stats.step == plan.total_steps;
-    if (metrics.is_open()) {
-      metrics << absl::StrFormat(
-                     "{\"step\": %d, \"loss\": %.17g, \"grad_norm\": %.17g, \"lr\": %.17g, "
-                     "\"tokens\": %d, \"seconds\": %.6f}",
-                     stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds)
-              << std::endl;
-    }
     if (leader && (stats.step % spec.train.log_every_steps == 0 || last)) {
       progress << ProgressLine(stats, plan.total_steps, plan, options.peak_flops_per_rank)
                << std::endl;
@@ -135,6 +130,14 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
                                SaveCheckpoint(*trainer, ckpt.dir, data_seed, ckpt.keep_last));
       last_checkpoint = Clock::now();
       if (leader) progress << "checkpoint " << summary.checkpoint << std::endl;
+    }
+    if (metrics.is_open()) {
+      metrics << absl::StrFormat(
+          "{\"step\": %d, \"loss\": %.17g, \"grad_norm\": %.17g, \"lr\": %.17g, "
+          "\"tokens\": %d, \"seconds\": %.6f",
+          stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds);
+      if (due) metrics << ", \"checkpoint\": " << nlohmann::json(summary.checkpoint).dump();
+      metrics << "}" << std::endl;
     }
   }
   summary.steps = trainer->step();

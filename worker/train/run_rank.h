@@ -19,10 +19,13 @@ struct RankRunOptions {
   int rank = 0;
   int world = 1;
   int local_ranks = 1;             // ranks sharing this host's cores
-  std::string rendezvous_dir;      // Gloo file store shared by the ranks
+  // Where the ranks meet: grpc://HOST:PORT/JOB/ATTEMPT (the coordinator) or a
+  // directory shared by the ranks (Gloo file store); common/rendezvous.
+  std::string rendezvous;
   double peak_flops_per_rank = 0;  // FLOP/s for MFU; 0: MFU not printed
   // Rank 0 appends one JSON object per step here (full-precision loss,
-  // grad_norm, lr, tokens, seconds); "" = none.
+  // grad_norm, lr, tokens, seconds, and "checkpoint" when one was committed
+  // after that step); "" = none. Worker daemons relay it as progress.
   std::string metrics_path;
 };
 

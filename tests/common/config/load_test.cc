@@ -369,7 +369,8 @@ spec:
   EXPECT_EQ(spec->model.max_position_embeddings, 4096);
 
   EXPECT_EQ(ParseError(yaml, {"model.preset=medium"}),
-            "--set model.preset=medium: model.preset: 'medium' is not one of tiny, small-100m");
+            "--set model.preset=medium: model.preset: 'medium' is not one of tiny, small-100m, "
+            "llama3-8b");
 }
 
 TEST(LoadTest, ModelFieldsAreRequiredWithoutAPreset) {

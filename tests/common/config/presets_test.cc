@@ -18,6 +18,20 @@ TEST(PresetsTest, ParameterCountsMatchTheHeader) {
   EXPECT_EQ(LlamaParameterCount(small), 24576000 + 12 * int64_t{6292992} + 768);
   small.tie_word_embeddings = false;  // adds an lm_head the size of the embedding
   EXPECT_EQ(LlamaParameterCount(small), 100092672 + 24576000);
+
+  ModelSpec llama;
+  ASSERT_TRUE(ApplyModelPreset("llama3-8b", &llama));
+  EXPECT_EQ(llama.num_key_value_heads, 8);
+  EXPECT_EQ(llama.rope_theta, 500000.0);
+  EXPECT_FALSE(llama.tie_word_embeddings);
+  // Meta's Llama-3-8B: 2 × 525,336,576 embedding and lm_head + 32 × 218,112,000
+  // per layer + 4096 final norm.
+  EXPECT_EQ(LlamaParameterCount(llama), 8030261248);
+  EXPECT_EQ(LlamaParameterCount(llama), 2 * int64_t{525336576} + 32 * int64_t{218112000} + 4096);
+
+  // A preset sets rope_theta itself: switching from llama3-8b resets it.
+  ASSERT_TRUE(ApplyModelPreset("tiny", &llama));
+  EXPECT_EQ(llama.rope_theta, 10000.0);
 }
 
 TEST(PresetsTest, UnknownPresetLeavesTheModelAlone) {
@@ -26,7 +40,7 @@ TEST(PresetsTest, UnknownPresetLeavesTheModelAlone) {
   EXPECT_FALSE(ApplyModelPreset("medium", &m));
   EXPECT_EQ(m.hidden_size, 7);
   EXPECT_EQ(m.preset, "");
-  EXPECT_EQ(ModelPresetNames(), (std::vector<std::string>{"tiny", "small-100m"}));
+  EXPECT_EQ(ModelPresetNames(), (std::vector<std::string>{"tiny", "small-100m", "llama3-8b"}));
 }
 
 }  // namespace

@@ -1,0 +1,161 @@
+// spindle-coordinator: the job API, worker registry and rendezvous host, with
+// jobs kept in SQLite under --state_dir.
+//
+//   spindle-coordinator --listen 0.0.0.0:7070 --state_dir /var/lib/spindle
+//   spindle-coordinator --config coordinator.yaml [--flag value]...
+//
+// SIGTERM/SIGINT: health NOT_SERVING, submits refused, running attempts'
+// ranks stopped (their jobs restart from checkpoints when the coordinator
+// comes back), server drained, exit 0.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <filesystem>
+#include <fstream>
+#include <tuple>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/daemon_file.h"
+#include "common/config/units.h"
+#include "common/proc/signals.h"
+#include "coordinator/service/job_manager.h"
+#include "coordinator/service/job_service.h"
+#include "coordinator/service/registry_service.h"
+#include "coordinator/service/rendezvous_service.h"
+#include "coordinator/store/job_store.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:7070", "address to serve on (HOST:PORT; port 0 = any)");
+ABSL_FLAG(std::string, advertise, "",
+          "HOST:PORT ranks reach the rendezvous at (default: 127.0.0.1 and the bound port)");
+ABSL_FLAG(std::string, state_dir, "spindle-state", "directory of the job database (jobs.db)");
+ABSL_FLAG(std::string, heartbeat_interval, "1s", "how often workers send heartbeats");
+ABSL_FLAG(std::string, worker_lease, "10s", "heartbeat silence after which a worker is lost");
+ABSL_FLAG(std::string, stop_grace, "10s", "SIGTERM to SIGKILL when stopping ranks");
+ABSL_FLAG(std::string, drain, "15s", "how long shutdown waits for open RPCs");
+ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
+ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
+
+namespace spindle {
+namespace {
+
+const std::vector<std::string> kFlags = {"listen",      "advertise",  "state_dir",
+                                         "heartbeat_interval", "worker_lease", "stop_grace",
+                                         "drain",       "port_file",  "log_level"};
+
+absl::StatusOr<std::chrono::milliseconds> DurationFlag(const char* name, const std::string& v) {
+  absl::StatusOr<std::chrono::milliseconds> d = config::ParseDuration(v);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", d.status().message()));
+  }
+  return d;
+}
+
+int Run() {
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  coordinator::ManagerOptions options;
+  for (auto [name, value, out] :
+       {std::tuple{"heartbeat_interval", absl::GetFlag(FLAGS_heartbeat_interval),
+                   &options.heartbeat_interval},
+        std::tuple{"worker_lease", absl::GetFlag(FLAGS_worker_lease), &options.worker_lease},
+        std::tuple{"stop_grace", absl::GetFlag(FLAGS_stop_grace), &options.stop_grace}}) {
+    absl::StatusOr<std::chrono::milliseconds> d = DurationFlag(name, value);
+    if (!d.ok()) {
+      std::cerr << "spindle-coordinator: " << d.status().message() << std::endl;
+      return 2;
+    }
+    *out = *d;
+  }
+  absl::StatusOr<std::chrono::milliseconds> drain =
+      DurationFlag("drain", absl::GetFlag(FLAGS_drain));
+  if (!drain.ok()) {
+    std::cerr << "spindle-coordinator: " << drain.status().message() << std::endl;
+    return 2;
+  }
+
+  const std::string state_dir = absl::GetFlag(FLAGS_state_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    std::cerr << "spindle-coordinator: --state_dir " << state_dir << ": " << ec.message()
+              << std::endl;
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<store::JobStore>> store =
+      store::JobStore::Open((std::filesystem::path(state_dir) / "jobs.db").string());
+  if (!store.ok()) {
+    std::cerr << "spindle-coordinator: " << store.status().message() << std::endl;
+    return 2;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  coordinator::RendezvousService rendezvous;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  // Workers ping every 20 s; allow it without calls in flight.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.RegisterService(&rendezvous);
+  absl::StatusOr<std::unique_ptr<coordinator::JobManager>> manager =
+      coordinator::JobManager::Create(*std::move(store), &rendezvous, options);
+  if (!manager.ok()) {
+    std::cerr << "spindle-coordinator: " << manager.status().message() << std::endl;
+    return 2;
+  }
+  coordinator::JobServiceImpl jobs(manager->get());
+  coordinator::RegistryServiceImpl registry(manager->get());
+  builder.RegisterService(&jobs);
+  builder.RegisterService(&registry);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "spindle-coordinator: cannot listen on " << absl::GetFlag(FLAGS_listen)
+              << " (in use? pass --listen HOST:PORT)" << std::endl;
+    return 2;
+  }
+  // Ranks need the bound port (--listen may say port 0).
+  const std::string advertise = absl::GetFlag(FLAGS_advertise);
+  (*manager)->SetRendezvousTarget(advertise.empty() ? absl::StrCat("127.0.0.1:", port)
+                                                    : advertise);
+  (*manager)->Start();
+  spdlog::info("spindle-coordinator serving on port {} (state in {})", port, state_dir);
+  if (const std::string pf = absl::GetFlag(FLAGS_port_file); !pf.empty()) {
+    std::ofstream(pf + ".tmp") << port << "\n";
+    std::filesystem::rename(pf + ".tmp", pf, ec);
+  }
+
+  int sig = 0;
+  while ((sig = proc::WaitForTerminationSignal(std::chrono::seconds(1))) == 0) {
+  }
+  spdlog::info("signal {}: shutting down", sig);
+  server->GetHealthCheckService()->SetServingStatus(false);
+  (*manager)->Shutdown();
+  rendezvous.Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + *drain);
+  server->Wait();
+  spdlog::info("spindle-coordinator stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace spindle
+
+int main(int argc, char** argv) {
+  spindle::proc::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "spindle-coordinator [--config FILE] [--listen HOST:PORT] [--state_dir DIR] ...");
+  absl::StatusOr<std::vector<std::string>> args =
+      spindle::config::ExpandConfigFlag(argc, argv, spindle::kFlags);
+  if (!args.ok()) {
+    std::cerr << "spindle-coordinator: " << args.status().message() << std::endl;
+    return 2;
+  }
+  std::vector<char*> cargs;
+  for (std::string& a : *args) cargs.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  return spindle::Run();
+}

@@ -1,0 +1,42 @@
+// The Rendezvous service: an in-memory key-value store per job attempt that
+// the ranks of that attempt meet through (Gloo's store; common/rendezvous).
+// Only open attempts are served: a rank of an ended attempt gets
+// FAILED_PRECONDITION, so it can never meet the ranks of a new one. Keys live
+// only as long as the attempt (nothing here needs to survive a restart: a
+// coordinator restart ends every attempt).
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "spindle/v1/rendezvous.grpc.pb.h"
+
+namespace spindle::coordinator {
+
+class RendezvousService final : public v1::Rendezvous::Service {
+ public:
+  void Open(const std::string& job_id, int attempt);
+  void Close(const std::string& job_id, int attempt);  // wakes and refuses waiters
+  void Shutdown();  // refuses every call; wakes every waiter
+
+  grpc::Status SetKey(grpc::ServerContext* context, const v1::SetKeyRequest* request,
+                      v1::SetKeyResponse* response) override;
+  grpc::Status GetKeys(grpc::ServerContext* context, const v1::GetKeysRequest* request,
+                       v1::GetKeysResponse* response) override;
+
+ private:
+  using Scope = std::pair<std::string, int>;
+  grpc::Status CheckOpen(const v1::RendezvousScope& scope) const;  // mu_ held
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::set<Scope> open_;
+  std::map<Scope, std::map<std::string, std::string>> keys_;
+  bool shutdown_ = false;
+};
+
+}  // namespace spindle::coordinator

@@ -1,0 +1,58 @@
+// A real Spindle service on localhost for end-to-end tests: one
+// spindle-coordinator and N spindle-worker processes with CPU slots, each in
+// its own directory under a TempDir, plus a runner for the `spindle` CLI.
+// Everything is stopped (SIGTERM, then SIGKILL) when the object goes.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/proc/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace spindle::testing {
+
+struct CliResult {
+  int exit_code = -1;  // -1: did not exit in time (then killed)
+  std::string out;     // stdout
+  std::string err;     // stderr
+};
+
+struct ClusterBinaries {
+  std::string coordinator, worker, cli;
+};
+
+class LocalCluster {
+ public:
+  explicit LocalCluster(ClusterBinaries bins);
+  ~LocalCluster();
+
+  // Starts the coordinator (same port and state on a restart) and waits
+  // until it serves; false with a message on stderr otherwise.
+  bool StartCoordinator();
+  // SIGTERM and wait: a graceful shutdown; returns its exit status.
+  proc::ExitStatus StopCoordinator();
+  // Starts `count` workers named w0, w1, ... with `slots` CPU slots each and
+  // waits until the coordinator lists them all alive.
+  bool StartWorkers(int count, int slots);
+
+  // Runs `spindle ARGS... --coordinator 127.0.0.1:PORT` from the temp dir.
+  CliResult Cli(std::vector<std::string> args,
+                std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+  int port() const { return port_; }
+  const TempDir& dir() const { return dir_; }
+  std::string WorkerDir(int i) const { return dir_.Join("w" + std::to_string(i)); }
+  std::string LogOf(const std::string& name) const { return dir_.Join(name + ".log"); }
+
+ private:
+  ClusterBinaries bins_;
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<proc::Subprocess> coordinator_;
+  std::vector<proc::Subprocess> workers_;
+};
+
+}  // namespace spindle::testing

@@ -1,0 +1,250 @@
+// End to end on localhost: a real coordinator and two real workers with two
+// CPU slots each run jobs pushed through the `spindle` CLI. Checks the plan,
+// that the service trains exactly what the local runner trains, cancel,
+// FIFO turns, failure root causes with restarts, and a coordinator restart.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/local_cluster.h"
+
+namespace spindle::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+ClusterBinaries Bins() {
+  return {SPINDLE_COORDINATOR_BIN, SPINDLE_WORKER_BIN, SPINDLE_CLI_BIN};
+}
+
+// The demo's shape at test size: SP 4 = Ulysses 2 × ring 2 over 2 nodes × 2.
+std::string Spec(const std::string& name, int steps, const std::string& dir,
+                 const std::string& extra = "") {
+  return absl::StrCat(R"(apiVersion: spindle/v1
+kind: TrainJob
+metadata:
+  name: )", name, R"(
+spec:
+  model: {preset: tiny}
+  data: {source: synthetic, task: copy, seq_len: 64, global_batch_seqs: 4, micro_batch_seqs: 4}
+  parallel: {dp: 1, sp: {ulysses: 2, ring: 2, layout: zigzag}}
+  resources: {device: cpu, nodes: {min: 2, max: 2}, devices_per_node: 2}
+  train: {max_steps: )", steps, R"(, log_every_steps: 5, optimizer: {lr: 3.0e-3}}
+  checkpoint: {dir: )", dir, R"(/ckpt, every: {steps: 10}, export: {dir: )", dir, R"(/export}}
+)", extra);
+}
+
+std::string Write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Protobuf JSON writes int64 fields as strings.
+int64_t Int(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return 0;
+  const json& v = j[key];
+  return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
+}
+
+json Parse(const CliResult& r) {
+  json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("job")) return j["job"];
+  return j;
+}
+
+std::string Submit(LocalCluster& c, const std::string& spec_path) {
+  const CliResult r = c.Cli({"submit", spec_path, "-d", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = Parse(r);
+  return j.is_object() ? j.value("id", "") : "";
+}
+
+json Status(LocalCluster& c, const std::string& id) {
+  return Parse(c.Cli({"status", id, "-o", "json"}));
+}
+
+// Polls until pred(status) or the timeout; returns the last status.
+template <typename Pred>
+json WaitFor(LocalCluster& c, const std::string& id, Pred pred, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  json s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    s = Status(c, id);
+    if (s.is_object() && pred(s)) return s;
+    std::this_thread::sleep_for(200ms);
+  }
+  return s;
+}
+
+std::vector<double> Losses(const std::string& jsonl) {
+  std::ifstream in(jsonl);
+  std::vector<double> out;
+  for (std::string line; std::getline(in, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("loss")) out.push_back(j["loss"].get<double>());
+  }
+  return out;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cluster_.StartCoordinator());
+    ASSERT_TRUE(cluster_.StartWorkers(2, 2));
+  }
+  std::string Dir(const std::string& name) { return cluster_.dir().Join(name); }
+  LocalCluster cluster_{Bins()};
+};
+
+TEST_F(ServiceTest, PlansAndTrainsExactlyLikeTheLocalRunner) {
+  const std::string spec = Write(Dir("job.yaml"), Spec("same", 20, Dir("svc")));
+  const std::string id = Submit(cluster_, spec);
+  ASSERT_FALSE(id.empty());
+  const CliResult waited = cluster_.Cli({"wait", id}, 300s);
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+
+  const json job = Status(cluster_, id);
+  ASSERT_EQ(job.value("state", ""), "SUCCEEDED") << job.dump(2);
+  const json& chosen = job["plan"]["chosen"];
+  EXPECT_EQ(chosen.value("dp", 0), 1);
+  EXPECT_EQ(chosen.value("ulysses", 0), 2);
+  EXPECT_EQ(chosen.value("ring", 0), 2);
+  const json& ranks = job["plan"]["ranks"];
+  ASSERT_EQ(ranks.size(), 4u);
+  // Each Ulysses pair on one worker, the ring across the two.
+  EXPECT_EQ(ranks[0]["worker"], ranks[1]["worker"]);
+  EXPECT_EQ(ranks[2]["worker"], ranks[3]["worker"]);
+  EXPECT_NE(ranks[0]["worker"], ranks[2]["worker"]);
+  EXPECT_EQ(job.value("export_dir", ""), Dir("svc") + "/export");
+  EXPECT_TRUE(std::ifstream(Dir("svc") + "/export/model.safetensors").good());
+
+  const std::string worker0 = ranks[0]["worker"].get<std::string>();
+  const std::string metrics =
+      cluster_.WorkerDir(worker0 == "w0" ? 0 : 1) + "/" + id + "/attempt-1/metrics.jsonl";
+  const std::vector<double> service = Losses(metrics);
+  ASSERT_EQ(service.size(), 20u) << metrics;
+
+  // The same job through the local runner (no daemons).
+  CliResult local;
+  {
+    proc::SpawnOptions o;
+    o.program = SPINDLE_TRAINER_BIN;
+    o.args = {Write(Dir("local.yaml"), Spec("same", 20, Dir("local"))), "--local-ranks", "4",
+              "--metrics", Dir("local.jsonl")};
+    o.stdout_path = Dir("local.log");
+    o.stderr_to_stdout = true;
+    std::vector<proc::Subprocess> one;
+    one.push_back(*proc::Subprocess::Spawn(o));
+    auto s = proc::WaitAll(one, 300s, false);
+    ASSERT_TRUE(s.ok() && (*s)[0].ok());
+  }
+  const std::vector<double> runner = Losses(Dir("local.jsonl"));
+  ASSERT_EQ(runner.size(), service.size());
+  for (size_t i = 0; i < runner.size(); ++i) {
+    EXPECT_NEAR(service[i], runner[i], 1e-5 * std::abs(runner[i])) << "step " << i + 1;
+  }
+
+  const CliResult logs = cluster_.Cli({"logs", id, "--rank", "0"});
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("step 20/20"), std::string::npos) << logs.out;
+}
+
+TEST_F(ServiceTest, CancelStopsEveryRankAndWaitSaysCancelled) {
+  const std::string id = Submit(cluster_, Write(Dir("long.yaml"), Spec("long", 100000, Dir("l"))));
+  const json running = WaitFor(
+      cluster_, id,
+      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") > 0; },
+      120s);
+  ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
+  const CliResult cancel = cluster_.Cli({"cancel", id, "--reason", "test"});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  EXPECT_EQ(cluster_.Cli({"wait", id}, 60s).exit_code, 4);
+  // Devices come back once the workers confirm every rank exited.
+  bool free = false;
+  for (int i = 0; i < 100 && !free; ++i) {
+    const json w = Parse(cluster_.Cli({"workers", "-o", "json"}));
+    free = w.is_object() && w.contains("workers") && w["workers"].size() == 2;
+    for (const json& worker : free ? w["workers"] : json::array()) {
+      free = free && (!worker.contains("busy") || worker["busy"].empty());
+    }
+    if (!free) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(free);
+}
+
+TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {
+  const std::string a = Submit(cluster_, Write(Dir("a.yaml"), Spec("a", 15, Dir("a"))));
+  const std::string b = Submit(cluster_, Write(Dir("b.yaml"), Spec("b", 15, Dir("b"))));
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_EQ(cluster_.Cli({"wait", a}, 300s).exit_code, 0);
+  EXPECT_EQ(cluster_.Cli({"wait", b}, 300s).exit_code, 0);
+  const json ja = Status(cluster_, a), jb = Status(cluster_, b);
+  EXPECT_GE(Int(jb, "start_time_ms"), Int(ja, "end_time_ms"))
+      << ja.dump(2) << jb.dump(2);
+}
+
+TEST_F(ServiceTest, FailedRankIsTheRootCauseAfterRestarts) {
+  const std::string spec =
+      absl::StrCat(R"(apiVersion: spindle/v1
+kind: TrainJob
+metadata: {name: broken}
+spec:
+  model: {preset: tiny}
+  data: {source: tokens, path: )", Dir("missing.bin"), R"(, seq_len: 64, global_batch_seqs: 4, micro_batch_seqs: 4}
+  parallel: {dp: 1, sp: {ulysses: 2, ring: 2}}
+  resources: {device: cpu, nodes: {min: 2, max: 2}, devices_per_node: 2}
+  train: {max_steps: 5}
+  fault_tolerance: {max_restarts: 1, backoff: 1s}
+)");
+  const std::string id = Submit(cluster_, Write(Dir("broken.yaml"), spec));
+  EXPECT_EQ(cluster_.Cli({"wait", id}, 120s).exit_code, 3);
+  const json job = Status(cluster_, id);
+  EXPECT_EQ(job.value("state", ""), "FAILED");
+  EXPECT_EQ(job.value("attempt", 0), 2);
+  const std::string message = job.value("message", "");
+  EXPECT_NE(message.find("exited with code"), std::string::npos) << message;
+  EXPECT_NE(message.find("missing.bin"), std::string::npos) << message;
+}
+
+TEST_F(ServiceTest, InfeasibleJobIsRefusedBeforeQueueing) {
+  const std::string spec = Write(Dir("big.yaml"), Spec("big", 5, Dir("big")));
+  const CliResult r = cluster_.Cli({"submit", spec, "-d", "--set", "resources.nodes.min=3",
+                                    "--set", "resources.nodes.max=3"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("nodes"), std::string::npos) << r.err;
+  EXPECT_EQ(cluster_.Cli({"list", "-o", "json"}).out.find("big-"), std::string::npos);
+}
+
+TEST_F(ServiceTest, CoordinatorRestartKeepsEveryJob) {
+  const std::string done = Submit(cluster_, Write(Dir("d.yaml"), Spec("done", 10, Dir("d"))));
+  ASSERT_EQ(cluster_.Cli({"wait", done}, 300s).exit_code, 0);
+  const std::string live = Submit(cluster_, Write(Dir("r.yaml"), Spec("live", 100000, Dir("r"))));
+  WaitFor(cluster_, live, [](const json& s) { return s.value("state", "") == "RUNNING"; }, 120s);
+
+  const proc::ExitStatus stopped = cluster_.StopCoordinator();
+  EXPECT_TRUE(stopped.ok()) << stopped.Describe();
+  ASSERT_TRUE(cluster_.StartCoordinator());
+
+  const json list = Parse(cluster_.Cli({"list", "-o", "json"}));
+  const std::string text = list.dump();
+  EXPECT_NE(text.find(done), std::string::npos) << text;
+  EXPECT_NE(text.find(live), std::string::npos) << text;
+  EXPECT_EQ(Status(cluster_, done).value("state", ""), "SUCCEEDED");
+  // The interrupted job is placed again once the workers re-register.
+  const json again = WaitFor(
+      cluster_, live,
+      [](const json& s) { return s.value("state", "") == "RUNNING" && s.value("attempt", 0) == 2; },
+      120s);
+  EXPECT_EQ(again.value("attempt", 0), 2) << again.dump(2);
+  EXPECT_EQ(cluster_.Cli({"cancel", live}).exit_code, 0);
+  EXPECT_EQ(cluster_.Cli({"wait", live}, 60s).exit_code, 4);
+}
+
+}  // namespace
+}  // namespace spindle::testing

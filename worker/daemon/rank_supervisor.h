@@ -1,0 +1,65 @@
+// The rank processes of one worker: starts one `spindle-trainer --rank ...`
+// per assigned device, reaps them, reads rank 0's per-step metrics file for
+// progress, and stops them (SIGTERM, grace, SIGKILL). Each attempt's files
+// live under WORK_DIR/JOB/attempt-N/: job.yaml, rank-R.log, metrics.jsonl.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/proc/subprocess.h"
+#include "spindle/v1/worker.pb.h"
+
+namespace spindle::worker {
+
+struct SupervisorOptions {
+  std::string work_dir;   // per-attempt directories go here
+  std::string trainer;    // path of spindle-trainer
+  bool cuda = false;      // pin each rank with CUDA_VISIBLE_DEVICES
+  // Host cores / cores this worker may use (several workers on one host): a
+  // rank sizes its thread pool as if this many times its worker's ranks ran.
+  double core_share = 1;
+  int log_tail_lines = 12;  // sent with a failed rank's exit
+};
+
+class RankSupervisor {
+ public:
+  explicit RankSupervisor(SupervisorOptions options);
+  ~RankSupervisor();  // kills every rank still running
+
+  // FAILED_PRECONDITION when a device is busy or the attempt already runs
+  // here; INTERNAL when a process cannot start (the ones started are killed).
+  absl::Status Start(const v1::StartRanksRequest& request);
+  // Stops the ranks of (job, attempt) (attempt 0: all of the job's) and
+  // waits until every one has exited; returns their final states.
+  std::vector<v1::RankState> Stop(const std::string& job_id, int attempt,
+                                  std::chrono::milliseconds grace);
+  std::vector<v1::RankState> StopAll(std::chrono::milliseconds grace);
+
+  // Reaps exited ranks and reads new progress; then fills the heartbeat.
+  // Exited ranks are reported until their attempt is stopped or for a minute.
+  void FillHeartbeat(v1::WorkerHeartbeat* heartbeat);
+
+  absl::StatusOr<v1::ReadLogResponse> ReadLog(const v1::ReadLogRequest& request);
+
+ private:
+  struct Rank;
+  using Key = std::tuple<std::string, int, int>;  // job, attempt, rank
+  void PollLocked();  // mu_ held
+  std::vector<v1::RankState> StopMatching(const std::string& job_id, int attempt,
+                                          std::chrono::milliseconds grace);
+  std::string AttemptDir(const std::string& job_id, int attempt) const;
+
+  const SupervisorOptions options_;
+  std::mutex mu_;
+  std::map<Key, std::unique_ptr<Rank>> ranks_;
+};
+
+}  // namespace spindle::worker
