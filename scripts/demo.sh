@@ -37,14 +37,22 @@ export SPINDLE_COORDINATOR=127.0.0.1:$(cat "$run/coordinator.port")
 # Two "nodes" on one machine: each worker's slots share half of the cores.
 cores=$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
 for n in 0 1; do
-  "$bin/spindle-worker" --name "node-$n" --cpu_slots 2 --cpu_cores "$cores" \
-    --listen 127.0.0.1:0 --work_dir "$run/node-$n" >"$run/node-$n.log" 2>&1 &
+  "$bin/spindle-worker" --coordinator "$SPINDLE_COORDINATOR" --name "node-$n" --cpu_slots 2 \
+    --cpu_cores "$cores" --listen 127.0.0.1:0 --work_dir "$run/node-$n" \
+    >"$run/node-$n.log" 2>&1 &
   pids+=($!)
 done
-for _ in $(seq 100); do
-  [[ $("$bin/spindle" workers -o json 2>/dev/null | grep -c '"alive"') == 2 ]] && break
+alive=0
+for _ in $(seq 150); do
+  alive=$("$bin/spindle" workers -o json 2>/dev/null | grep -o '"state":"alive"' | wc -l || true)
+  [[ $alive == 2 ]] && break
   sleep 0.2
 done
+if [[ $alive != 2 ]]; then
+  echo "demo: $alive of 2 workers registered within 30 s; their logs:" >&2
+  tail -n 5 "$run"/node-*.log >&2
+  exit 1
+fi
 echo "== spindle workers"
 "$bin/spindle" workers
 echo

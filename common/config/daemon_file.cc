@@ -4,8 +4,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/schema.h"
 #include "common/config/yaml_values.h"
@@ -85,6 +88,20 @@ absl::StatusOr<std::vector<std::string>> ExpandConfigFlag(
   }
   out.insert(out.end(), rest.begin(), rest.end());
   return out;
+}
+
+bool ParseDaemonCommandLine(int argc, char** argv, const char* program, const char* usage,
+                            const std::vector<std::string>& known_flags) {
+  absl::SetProgramUsageMessage(usage);
+  absl::StatusOr<std::vector<std::string>> args = ExpandConfigFlag(argc, argv, known_flags);
+  if (!args.ok()) {
+    std::cerr << program << ": " << args.status().message() << std::endl;
+    return false;
+  }
+  std::vector<char*> cargs;
+  for (std::string& a : *args) cargs.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  return true;
 }
 
 }  // namespace spindle::config

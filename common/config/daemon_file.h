@@ -27,4 +27,10 @@ absl::StatusOr<std::vector<std::string>> LoadDaemonFile(const std::string& path,
 absl::StatusOr<std::vector<std::string>> ExpandConfigFlag(int argc, char** argv,
                                                           const std::vector<std::string>& known_flags);
 
+// A daemon's command line: sets absl's usage message, expands --config and
+// parses every flag. False after printing "<program>: <error>" to stderr
+// (the caller exits with 2).
+bool ParseDaemonCommandLine(int argc, char** argv, const char* program, const char* usage,
+                            const std::vector<std::string>& known_flags);
+
 }  // namespace spindle::config

@@ -54,7 +54,7 @@ auto Tie(const TrainSpec& t) {
   const OptimizerSpec& o = t.optimizer;
   const LrScheduleSpec& s = t.schedule;
   return std::make_tuple(t.max_steps, t.max_tokens, t.precision, t.activation_checkpointing, o.name,
-                         o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, s.warmup_steps, s.decay,
+                         o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.sharded, s.warmup_steps, s.decay,
                          s.min_lr_ratio, t.grad_clip, t.log_every_steps);
 }
 auto Tie(const CheckpointSpec& c) {

@@ -117,6 +117,9 @@ struct OptimizerSpec {
   double beta2 = 0.95;  // written `betas: [beta1, beta2]`
   double eps = 1e-8;
   double weight_decay = 0.1;
+  // AdamW state split over all ranks, updated weights all-gathered (ZeRO
+  // stage 1): moments take 8·N/W bytes per rank instead of 8·N.
+  bool sharded = true;
 };
 
 struct LrScheduleSpec {

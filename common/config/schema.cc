@@ -350,7 +350,8 @@ std::vector<std::string> ScheduleNames() {
 }
 
 std::vector<Field> BuildFields() {
-  const std::string kModelRequired = "required: set it or use model.preset (tiny | small-100m)";
+  const std::string kModelRequired = absl::StrCat(
+      "required: set it or use model.preset (", absl::StrJoin(ModelPresetNames(), " | "), ")");
   std::vector<Field> f;
   f.push_back(Constant("apiVersion", kApiVersion));
   f.push_back(Constant("kind", kKind));
@@ -416,6 +417,7 @@ std::vector<Field> BuildFields() {
   f.push_back(Double("spec.train.optimizer.eps", SPINDLE_MEMBER(train.optimizer.eps), kPositive));
   f.push_back(Double("spec.train.optimizer.weight_decay",
                      SPINDLE_MEMBER(train.optimizer.weight_decay), kNonNegative));
+  f.push_back(Bool("spec.train.optimizer.sharded", SPINDLE_MEMBER(train.optimizer.sharded)));
   f.push_back(
       Int("spec.train.schedule.warmup_steps", SPINDLE_MEMBER(train.schedule.warmup_steps), 0));
   f.push_back(Enum<LrDecay>("spec.train.schedule.decay", SPINDLE_MEMBER(train.schedule.decay)));

@@ -72,7 +72,8 @@ std::string LoserVerdict(const Scored& alt, const Scored& best) {
     reason = "more compute per sequence";
   }
   const std::pair<const char*, const char*> groups[] = {
-      {"ulysses", "Ulysses all-to-all"}, {"ring", "ring traffic"}, {"dp", "gradient all-reduce"}};
+      {"ulysses", "Ulysses all-to-all"}, {"ring", "ring traffic"}, {"dp", "gradient all-reduce"},
+      {"params", "weight all-gather"}};
   for (const auto& [group, name] : groups) {
     const double grew = ExposedPerSeq(alt, group) - ExposedPerSeq(best, group);
     if (grew <= worst) continue;
@@ -277,10 +278,11 @@ Evaluation Evaluate(const config::JobSpec& spec, const Inventory& inventory,
     if (a.c.feasible != b.c.feasible) return a.c.feasible;
     return a.c.feasible ? Better(a, b) : a.index < b.index;
   });
+  // Every verdict before any move: each compares against all[0].
   for (size_t i = 0; i < all.size(); ++i) {
     if (all[i].c.feasible) all[i].c.verdict = i == 0 ? "chosen" : LoserVerdict(all[i], all[0]);
-    e.candidates.push_back(std::move(all[i].c));
   }
+  for (Scored& s : all) e.candidates.push_back(std::move(s.c));
   return e;
 }
 

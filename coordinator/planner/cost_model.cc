@@ -21,6 +21,8 @@
 //             (LightSeq: the busiest ring rank)
 //   dp      = 2·(W−1)/W · 4·N    fp32 gradient ring all-reduce over the whole
 //                                world, once per step
+//   params  = (W−1)/W · w·N      sharded optimizer: all-gather of the updated
+//                                weights (w = 2 under bf16, else 4), exposed
 //   seconds = bytes / bandwidth; a kind of group uses the inter-node
 //             bandwidth when any of its groups spans nodes, else intra-node.
 //   overlap: ulysses none (the all-to-all blocks attention); ring up to the
@@ -30,10 +32,11 @@
 // MFU = (6·N_mm + 6·n·h·S)·G·S / (total·W·peak): model FLOPs of real
 // tokens, no recompute, no padding; tokens/s = G·S / total.
 //
-// Memory per device (every rank holds the same; weights are replicated, no
-// ZeRO):
-//   weights 4·N (fp32 master) + 2·N under bf16 (compute copy);
-//   gradients 4·N (fp32); optimizer 8·N (AdamW m and v, fp32)
+// Memory per device (every rank holds the same). Z = W when
+// train.optimizer.sharded (ZeRO stage 1), else 1:
+//   weights: fp32 4·N; bf16 2·N (compute copy, replicated) + 4·N/Z (fp32
+//     master, part of the sharded optimizer state)
+//   gradients 4·N (fp32, replicated); optimizer 8·N/Z (AdamW m and v, fp32)
 //   activations = m·L·(n·keep + k·layer + 2·b·h), per token:
 //     layer = b·(8h + 4kv' + 4F) + 4H: everything one layer computes — input,
 //       norm, q, q after the all-to-all, attention output before and after
@@ -153,9 +156,12 @@ void PriceCandidate(const config::JobSpec& spec, const config::ResolvedParallel&
 
   // Memory.
   MemoryEstimate& mem = c->memory;
-  mem.weights = params * (4 + (spec.train.precision == config::Precision::kBf16 ? 2 : 0));
+  const bool bf16 = spec.train.precision == config::Precision::kBf16;
+  const int64_t shards = spec.train.optimizer.sharded ? dims.world() : 1;
+  auto sharded = [&](int64_t bytes) { return (bytes + shards - 1) / shards; };
+  mem.weights = bf16 ? 2 * params + sharded(4 * params) : 4 * params;
   mem.gradients = params * 4;
-  mem.optimizer = params * 8;
+  mem.optimizer = sharded(8 * params);
   const int64_t layer = b * (8 * h + 4 * kv + 4 * ffn) + 4 * heads_q;
   int64_t keep = layer, working_layers = 1;
   if (ckpt == ActivationCheckpointing::kAttention) {
@@ -221,6 +227,11 @@ void PriceCandidate(const config::JobSpec& spec, const config::ResolvedParallel&
            ? static_cast<int64_t>(2.0 * (world - 1) / world * 4.0 * static_cast<double>(params))
            : 0,
        nodes.count() > 1, last_backward},
+      {"params",
+       shards > 1 ? static_cast<int64_t>((world - 1) / world * (bf16 ? 2.0 : 4.0) *
+                                         static_cast<double>(params))
+                  : 0,
+       nodes.count() > 1, 0.0},
   };
   c->traffic.clear();
   t.communication = t.overlapped = 0;

@@ -75,16 +75,29 @@ std::vector<std::string> Notes(const config::JobSpec& spec, const Inventory& inv
                                std::vector<std::string> evaluation_notes) {
   const CostModelOptions& cost = plan.cost;
   const Candidate& c = plan.chosen;
-  const int64_t state_bytes = spec.train.precision == config::Precision::kBf16 ? 18 : 16;
+  const bool bf16 = spec.train.precision == config::Precision::kBf16;
+  const int world = c.dp * c.ulysses * c.ring;
+  const bool sharded = spec.train.optimizer.sharded && world > 1;
+  const std::string state =
+      sharded ? absl::StrCat(bf16 ? "bf16 weights and fp32 gradients replicated (6 B per "
+                                    "parameter), fp32 master weights and AdamW moments sharded "
+                                  : "fp32 weights and gradients replicated (8 B per parameter), "
+                                    "AdamW moments sharded ",
+                             "over the ", world, " ranks (", bf16 ? 12 : 8,
+                             " B per parameter ÷ ", world, "; ZeRO stage 1)")
+              : absl::StrCat("weights, fp32 gradients and AdamW state replicated on every device, ",
+                             bf16 ? 18 : 16, " B per parameter",
+                             world > 1 ? " (train.optimizer.sharded: false)" : "");
   std::vector<std::string> notes = {
       absl::StrFormat("compute at %.0f%% of the devices' dense peak (compute_efficiency %.2f)",
                       cost.compute_efficiency * 100, cost.compute_efficiency),
-      absl::StrCat("memory: weights, fp32 gradients and AdamW state replicated on every device ",
-                   "(no ZeRO), ", state_bytes, " B per parameter; ",
+      absl::StrCat("memory: ", state, "; ",
                    absl::StrFormat("%.0f%%", cost.memory_headroom * 100),
                    " of device memory kept free"),
-      "overlap: Ulysses all-to-all exposed; ring transfers hidden behind attention compute; "
-      "gradient all-reduce (whole world, fp32) behind the last micro-step's backward",
+      absl::StrCat("overlap: Ulysses all-to-all exposed; ring transfers hidden behind attention "
+                   "compute; gradient all-reduce (whole world, fp32) behind the last micro-step's "
+                   "backward",
+                   sharded ? "; weight all-gather after the update exposed" : ""),
       "links priced by bandwidth alone (no per-collective latency)",
   };
   if (plan.padded_len > plan.seq_len) {

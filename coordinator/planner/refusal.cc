@@ -93,6 +93,12 @@ class NearestChange {
         return absl::StrCat("set resources.nodes.min: ", available, *r);
       }
     }
+    if (!spec_.train.optimizer.sharded) {
+      config::JobSpec s = spec_;
+      s.train.optimizer.sharded = true;
+      const std::string change = "set train.optimizer.sharded: true";
+      if (auto r = Try(change, s, inventory_)) return change + *r;
+    }
     for (ActivationCheckpointing mode :
          {ActivationCheckpointing::kAttention, ActivationCheckpointing::kFull}) {
       if (Strength(mode) <= Strength(spec_.train.activation_checkpointing)) continue;
@@ -222,9 +228,14 @@ absl::Status Refuse(const config::JobSpec& spec, const Inventory& inventory,
           GiB(least->total), " per device (", how, "), ", GiB(least->capacity), " available. ");
       if (state >= least->capacity) {
         absl::StrAppend(&change, "Weights, gradients and AdamW state alone take ", GiB(state), " (",
-                        state / std::max<int64_t>(params, 1), " B per parameter × ", Count(params),
-                        ", replicated on every device): use devices with more ",
-                        "memory or a smaller model");
+                        absl::StrFormat("%.3g", static_cast<double>(state) /
+                                                    static_cast<double>(std::max<int64_t>(params, 1))),
+                        " B per parameter × ", Count(params),
+                        spec.train.optimizer.sharded
+                            ? "; weights and gradients are replicated, only the optimizer is "
+                              "sharded): use devices with more memory or a smaller model"
+                            : ", replicated on every device): use devices with more memory or a "
+                              "smaller model, or set train.optimizer.sharded: true");
       } else {
         absl::StrAppend(&change, "Combine them: activations, logits and buffers shrink with ",
                         "stronger checkpointing, more ranks and smaller micro-batches");

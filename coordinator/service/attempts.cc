@@ -259,6 +259,14 @@ v1::HeartbeatReply JobManager::OnHeartbeat(const v1::WorkerHeartbeat& hb) {
   w->last_heartbeat = Clock::now();
   w->reported_busy.clear();
   std::set<AttemptKey> stop;
+  // Progress before rank states: a rank's last steps count before its exit
+  // can end the attempt.
+  for (const v1::RankProgress& p : hb.progress()) {
+    absl::StatusOr<Entry*> e = Lookup(p.job_id());
+    if (e.ok() && (*e)->job.id() == p.job_id() && (*e)->attempt.number == p.attempt()) {
+      OnProgress(**e, p);
+    }
+  }
   for (const v1::RankState& r : hb.ranks()) {
     if (r.phase() == v1::RankState::RUNNING) w->reported_busy.insert(r.device());
     absl::StatusOr<Entry*> e = Lookup(r.job_id());
@@ -267,12 +275,6 @@ v1::HeartbeatReply JobManager::OnHeartbeat(const v1::WorkerHeartbeat& hb) {
       OnRankState(**e, hb.worker_id(), r);
     } else if (r.phase() == v1::RankState::RUNNING) {
       stop.insert({r.job_id(), r.attempt()});
-    }
-  }
-  for (const v1::RankProgress& p : hb.progress()) {
-    absl::StatusOr<Entry*> e = Lookup(p.job_id());
-    if (e.ok() && (*e)->job.id() == p.job_id() && (*e)->attempt.number == p.attempt()) {
-      OnProgress(**e, p);
     }
   }
   for (const AttemptKey& k : stop) {
@@ -317,7 +319,7 @@ void JobManager::OnProgress(Entry& e, const v1::RankProgress& p) {
   if (!p.checkpoint().empty() && p.checkpoint() != e.job.last_checkpoint()) {
     e.job.set_last_checkpoint(p.checkpoint());
     AddEvent(e, v1::JobEvent::INFO,
-             absl::StrCat("checkpoint at step ", p.step(), ": ", p.checkpoint()));
+             absl::StrCat("checkpoint committed: ", p.checkpoint()));
   }
   if (p.step() <= a.last_step && a.last_step > 0) return;
   const bool first_of_job = prog.step() == 0 && prog.first_loss() == 0;
@@ -329,7 +331,7 @@ void JobManager::OnProgress(Entry& e, const v1::RankProgress& p) {
   prog.set_step(p.step());
   prog.set_total_steps(total);
   prog.set_loss(p.loss());
-  if (first_of_job) prog.set_first_loss(p.loss());
+  if (first_of_job) prog.set_first_loss(p.first_step() > 0 ? p.first_loss() : p.loss());
   prog.set_grad_norm(p.grad_norm());
   prog.set_learning_rate(p.learning_rate());
   const double tokens_per_second = p.seconds() > 0 ? p.tokens() / p.seconds() : 0;

@@ -117,6 +117,15 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
 
 void RankSupervisor::PollLocked() {
   for (auto& [key, r] : ranks_) {
+    // Exit first, metrics second: every line a rank wrote before exiting is
+    // then read before its exit is reported.
+    if (!r->exited && r->process->Poll(&r->status)) {
+      r->exited = true;
+      r->exited_at = Clock::now();
+      if (!r->status.ok()) r->log_tail = proc::TailFile(r->log_path, options_.log_tail_lines);
+      spdlog::info("rank {} of {} attempt {}: {}", std::get<2>(key), std::get<0>(key),
+                   std::get<1>(key), r->status.Describe());
+    }
     if (!r->metrics_path.empty()) {
       std::ifstream in(r->metrics_path, std::ios::binary);
       if (in) {
@@ -143,16 +152,13 @@ void RankSupervisor::PollLocked() {
           p.set_tokens(j.value("tokens", int64_t{0}));
           p.set_seconds(j.value("seconds", 0.0));
           if (j.contains("checkpoint")) p.set_checkpoint(j.value("checkpoint", ""));
+          if (!r->has_progress) {
+            p.set_first_step(p.step());
+            p.set_first_loss(p.loss());
+          }
           r->has_progress = true;
         }
       }
-    }
-    if (!r->exited && r->process->Poll(&r->status)) {
-      r->exited = true;
-      r->exited_at = Clock::now();
-      if (!r->status.ok()) r->log_tail = proc::TailFile(r->log_path, options_.log_tail_lines);
-      spdlog::info("rank {} of {} attempt {}: {}", std::get<2>(key), std::get<0>(key),
-                   std::get<1>(key), r->status.Describe());
     }
   }
 }

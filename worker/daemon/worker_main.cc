@@ -16,8 +16,6 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/daemon_file.h"
 #include "common/config/units.h"
@@ -149,16 +147,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   spindle::proc::BlockTerminationSignals();
-  absl::SetProgramUsageMessage(
-      "spindle-worker [--config FILE] [--coordinator HOST:PORT] [--cpu_slots N] ...");
-  absl::StatusOr<std::vector<std::string>> args =
-      spindle::config::ExpandConfigFlag(argc, argv, spindle::kFlags);
-  if (!args.ok()) {
-    std::cerr << "spindle-worker: " << args.status().message() << std::endl;
+  if (!spindle::config::ParseDaemonCommandLine(
+          argc, argv, "spindle-worker",
+          "spindle-worker [--config FILE] [--coordinator HOST:PORT] [--cpu_slots N] ...", spindle::kFlags)) {
     return 2;
   }
-  std::vector<char*> cargs;
-  for (std::string& a : *args) cargs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
   return spindle::Run();
 }

@@ -5,12 +5,19 @@
 #include <cmath>
 
 namespace spindle::train {
+namespace {
 
-AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options)
-    : params_(std::move(params)), options_(options) {
-  for (const auto& [name, p] : params_) {
-    exp_avg_[name] = at::zeros_like(p);
-    exp_avg_sq_[name] = at::zeros_like(p);
+at::Tensor Slice(const at::Tensor& t, const ParamSlice& s) {
+  return t.view(-1).narrow(0, s.offset, s.length);
+}
+
+}  // namespace
+
+AdamW::AdamW(std::vector<ParamSlice> slices, AdamWOptions options)
+    : slices_(std::move(slices)), options_(options) {
+  for (const ParamSlice& s : slices_) {
+    exp_avg_.push_back(at::zeros({s.length}, s.param.options().requires_grad(false)));
+    exp_avg_sq_.push_back(at::zeros({s.length}, s.param.options().requires_grad(false)));
   }
 }
 
@@ -19,12 +26,16 @@ void AdamW::Step(double lr) {
   ++steps_;
   const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
   const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
-  for (auto& [name, p] : params_) {
-    const at::Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    if (p.dim() >= 2 && options_.weight_decay != 0) p.mul_(1.0 - lr * options_.weight_decay);
-    at::Tensor& m = exp_avg_[name];
-    at::Tensor& v = exp_avg_sq_[name];
+  for (size_t i = 0; i < slices_.size(); ++i) {
+    const ParamSlice& s = slices_[i];
+    if (!s.param.grad().defined() || s.length == 0) continue;
+    at::Tensor p = Slice(s.param.detach(), s);
+    const at::Tensor g = Slice(s.param.grad(), s);
+    if (s.param.dim() >= 2 && options_.weight_decay != 0) {
+      p.mul_(1.0 - lr * options_.weight_decay);
+    }
+    at::Tensor& m = exp_avg_[i];
+    at::Tensor& v = exp_avg_sq_[i];
     m.mul_(options_.beta1).add_(g, 1.0 - options_.beta1);
     v.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
     at::Tensor denom = (v.sqrt() / std::sqrt(bias2)).add_(options_.eps);

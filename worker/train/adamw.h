@@ -1,15 +1,16 @@
-// AdamW (Loshchilov & Hutter; the update PyTorch's torch.optim.AdamW makes),
-// with its state addressable by parameter name so checkpoints are independent
-// of how ranks are laid out. Weight decay applies to matrices only (dim >= 2),
-// not to norm weights.
+// AdamW (Loshchilov & Hutter; the update PyTorch's torch.optim.AdamW makes)
+// over slices of parameters: each slice is a contiguous run of a parameter's
+// flattened elements, so one rank can own part of a tensor (the sharded
+// optimizer, sharded_adamw.h). The update is elementwise, so updating a
+// tensor slice by slice gives the same values as updating it whole. Weight
+// decay applies to matrices only (dim >= 2 of the whole parameter), not to
+// norm weights.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
-#include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace spindle::train {
@@ -21,25 +22,34 @@ struct AdamWOptions {
   double weight_decay = 0.1;
 };
 
+// Elements [offset, offset + length) of param.view(-1).
+struct ParamSlice {
+  std::string name;
+  at::Tensor param;
+  int64_t offset = 0;
+  int64_t length = 0;
+};
+
 class AdamW {
  public:
-  AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
+  AdamW(std::vector<ParamSlice> slices, AdamWOptions options);
 
   // One update with learning rate lr from the parameters' .grad().
   void Step(double lr);
 
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }
-  // First and second moments by parameter name, (same shape as the parameter).
-  std::map<std::string, at::Tensor>& exp_avg() { return exp_avg_; }
-  std::map<std::string, at::Tensor>& exp_avg_sq() { return exp_avg_sq_; }
+  const std::vector<ParamSlice>& slices() const { return slices_; }
+  // First and second moments, one 1-D tensor of `length` per slice.
+  std::vector<at::Tensor>& exp_avg() { return exp_avg_; }
+  std::vector<at::Tensor>& exp_avg_sq() { return exp_avg_sq_; }
 
  private:
-  std::vector<std::pair<std::string, at::Tensor>> params_;
+  std::vector<ParamSlice> slices_;
   AdamWOptions options_;
   int64_t steps_ = 0;
-  std::map<std::string, at::Tensor> exp_avg_;
-  std::map<std::string, at::Tensor> exp_avg_sq_;
+  std::vector<at::Tensor> exp_avg_;
+  std::vector<at::Tensor> exp_avg_sq_;
 };
 
 }  // namespace spindle::train

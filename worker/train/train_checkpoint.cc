@@ -23,13 +23,6 @@ model::NamedTensors Params(Trainer& t) {
   return out;
 }
 
-model::NamedTensors Moments(Trainer& t) {
-  model::NamedTensors out;
-  for (auto& [name, m] : t.optimizer().exp_avg()) out.emplace_back("exp_avg." + name, m);
-  for (auto& [name, v] : t.optimizer().exp_avg_sq()) out.emplace_back("exp_avg_sq." + name, v);
-  return out;
-}
-
 std::string StateJson(const TrainerState& s) {
   nlohmann::ordered_json j;
   j["format"] = "spindle-trainer-state/1";
@@ -68,6 +61,8 @@ absl::StatusOr<std::string> SaveCheckpoint(Trainer& trainer, const std::string& 
   const TrainerOptions& o = trainer.options();
   comm::Communicator& world = *trainer.groups().world;
   const std::string dir = formats::JoinPath(root, checkpoint::StepDirName(trainer.step()));
+  // Every rank contributes its share of the optimizer state (collective).
+  SPINDLE_ASSIGN_OR_RETURN(model::NamedTensors moments, trainer.optimizer().GatherMoments());
   // Rank 0 writes; the others wait so that no rank runs ahead into a step
   // whose checkpoint could still fail, and learn whether it committed.
   int64_t ok = 1;
@@ -88,7 +83,7 @@ absl::StatusOr<std::string> SaveCheckpoint(Trainer& trainer, const std::string& 
       SPINDLE_RETURN_IF_ERROR(
           model::WriteTensorFile(formats::JoinPath(tmp, kModelFile), Params(trainer)));
       SPINDLE_RETURN_IF_ERROR(
-          model::WriteTensorFile(formats::JoinPath(tmp, kOptimizerFile), Moments(trainer)));
+          model::WriteTensorFile(formats::JoinPath(tmp, kOptimizerFile), moments));
       SPINDLE_RETURN_IF_ERROR(formats::WriteFileAtomically(formats::JoinPath(tmp, kConfigFile),
                                                            model::ToHfConfigJson(o.model) + "\n"));
       SPINDLE_RETURN_IF_ERROR(
@@ -129,7 +124,7 @@ absl::StatusOr<TrainerState> LoadCheckpoint(Trainer& trainer, const std::string&
   SPINDLE_ASSIGN_OR_RETURN(auto moments,
                            model::ReadTensorFile(formats::JoinPath(dir, kOptimizerFile)));
   SPINDLE_RETURN_IF_ERROR(
-      model::LoadInto(formats::JoinPath(dir, kOptimizerFile), moments, Moments(trainer)));
+      trainer.optimizer().LoadMoments(formats::JoinPath(dir, kOptimizerFile), moments));
   trainer.set_step(s.step);
   trainer.optimizer().set_steps(s.optimizer_steps);
   return s;

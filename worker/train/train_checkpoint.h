@@ -6,8 +6,9 @@
 //   optimizer.safetensors  AdamW moments "exp_avg.<param>", "exp_avg_sq.<param>"
 //   trainer_state.json     step, optimizer step, data cursor, seeds, batch
 //                          shape; see TrainerState
-// Every rank holds full weights and optimizer state, so a checkpoint does not
-// depend on the DP/SP layout that wrote it: resuming with other degrees works.
+// The optimizer state is gathered whole from its shards before writing and
+// each rank keeps its share on loading, so a checkpoint does not depend on
+// the DP/SP layout that wrote it: resuming with other degrees works.
 // Randomness is counter-based (weights from (seed, name), data from (seed,
 // sequence index)), so seeds and the step are the whole RNG state.
 #pragma once

@@ -68,7 +68,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     t->params_.emplace_back(item.key(), item.value());
     tensors.push_back(item.value());
   }
-  t->optimizer_ = std::make_unique<AdamW>(t->params_, o.adamw);
+  SPINDLE_ASSIGN_OR_RETURN(
+      t->optimizer_,
+      ShardedAdamW::Create(t->params_, o.adamw, o.shard_optimizer ? groups.world : nullptr,
+                           o.bucket_bytes));
   SPINDLE_ASSIGN_OR_RETURN(t->reducer_,
                            GradReducer::Create(tensors, std::move(grad_comm), o.bucket_bytes));
   t->grad_accum_ = o.global_batch_seqs / (groups.mesh.dp * o.micro_batch_seqs);
@@ -156,7 +159,7 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
     for (auto& [name, p] : params_) p.mutable_grad().mul_(coef);
   }
   stats.lr = LearningRate(o.lr, step_);
-  optimizer_->Step(stats.lr);
+  SPINDLE_RETURN_IF_ERROR(optimizer_->Step(stats.lr));
   ++step_;
   stats.step = step_;
   stats.tokens = global_targets;

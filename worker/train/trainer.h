@@ -6,7 +6,8 @@
 // divided by the global number of target tokens of the step, so summing
 // gradients over all DP×SP ranks gives exactly the one-device gradient (no
 // scaling by the SP degree). Then: bucketed gradient all-reduce (started
-// during the last backward), global-norm clipping, AdamW with warmup + decay.
+// during the last backward), global-norm clipping, AdamW with warmup + decay, its state sharded over
+// all ranks and the updated weights all-gathered.
 //
 // Deterministic: weights from a seed, data a pure function of the global
 // sequence index, fixed reduction orders; a run resumed from a checkpoint
@@ -28,7 +29,7 @@
 #include "common/layout/sequence_layout.h"
 #include "worker/model/llama.h"
 #include "worker/sp/process_groups.h"
-#include "worker/train/adamw.h"
+#include "worker/train/sharded_adamw.h"
 #include "worker/train/lr_schedule.h"
 
 namespace spindle::kernels {
@@ -57,7 +58,9 @@ struct TrainerOptions {
   AdamWOptions adamw;
   LrSchedule lr;
   double grad_clip = 1.0;          // max global L2 norm; 0 disables clipping
-  int64_t bucket_bytes = 4 << 20;  // gradient all-reduce bucket size
+  int64_t bucket_bytes = 4 << 20;  // gradient all-reduce and parameter all-gather bucket size
+  // Shard AdamW's state over all ranks (sharded_adamw.h); same result.
+  bool shard_optimizer = true;
   SequenceSource data;
 };
 
@@ -86,7 +89,7 @@ class Trainer {
   int64_t step() const { return step_; }
   void set_step(int64_t step);
   model::LlamaForCausalLM& model() { return model_; }
-  AdamW& optimizer() { return *optimizer_; }
+  ShardedAdamW& optimizer() { return *optimizer_; }
   const TrainerOptions& options() const { return options_; }
   const sp::SpAttention& attention() const { return *attention_; }
   const sp::ProcessGroups& groups() const { return groups_; }
@@ -107,7 +110,7 @@ class Trainer {
   std::shared_ptr<sp::SpAttention> attention_;
   model::LlamaForCausalLM model_{nullptr};
   model::RopeTables rope_;
-  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<ShardedAdamW> optimizer_;
   std::unique_ptr<GradReducer> reducer_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
   int64_t grad_accum_ = 1;

@@ -376,7 +376,7 @@ spec:
 TEST(LoadTest, ModelFieldsAreRequiredWithoutAPreset) {
   EXPECT_THAT(ParseError(kMinimalYaml, {"model.hidden_size=0"}),
               HasSubstr("model.hidden_size: required: set it or use model.preset (tiny | "
-                        "small-100m)"));
+                        "small-100m | llama3-8b)"));
 }
 
 TEST(LoadTest, ResumeTakesAutoNeverOrAPath) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "common/config/presets.h"
 #include "coordinator/planner/plan.h"
 #include "tests/coordinator/planner/plan_test_util.h"
 
@@ -96,19 +97,65 @@ TEST(PlanTest, RefusesWithoutNodesOfTheDeviceKind) {
                         "devices\nnearest change: set resources.nodes.min: 2"));
 }
 
-// Llama-3-8B at 128K on 2 × 8 GPUs. Without ZeRO every device holds fp32
-// weights, gradients and AdamW state plus the bf16 copy: 18 B × 8.03 G
-// parameters = 134.6 GiB, above what even an H200 offers after headroom.
-TEST(PlanTest, Llama3With128KTokensDoesNotFitReplicatedOnH200OrH100) {
+// Llama-3-8B at 128K on 2 × 8 GPUs (N = 8.03 G parameters). With the sharded
+// optimizer each device holds bf16 weights (2·N) and fp32 gradients (4·N)
+// whole, the fp32 master weights and AdamW moments (12·N) over 16 ranks:
+// 6.75 B per parameter, 50.5 GiB, which leaves room for 8,192 tokens of
+// activations per rank on an H100 and an H200.
+TEST(PlanTest, Llama3With128KPlansOnH100AndH200WithTheShardedOptimizer) {
   const config::JobSpec spec = ExampleJob("llama3-8b-128k.yaml");
+  ASSERT_TRUE(spec.train.optimizer.sharded);
+  const int64_t n = config::LlamaParameterCount(spec.model);
+  ASSERT_EQ(n, 8'030'261'248);
+  for (const char* cluster : {"cluster-2x8-h100.yaml", "cluster-2x8-h200.yaml"}) {
+    SCOPED_TRACE(cluster);
+    absl::StatusOr<Plan> plan = MakePlan(spec, ExampleCluster(cluster));
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(plan->world(), 16);
+    EXPECT_EQ(plan->chosen.nodes, 2);
+    const MemoryEstimate& m = plan->chosen.memory;
+    EXPECT_EQ(m.weights, 2 * n + 4 * n / 16);
+    EXPECT_EQ(m.gradients, 4 * n);
+    EXPECT_EQ(m.optimizer, 8 * n / 16);
+    EXPECT_LE(m.total, m.capacity);
+    EXPECT_GT(plan->chosen.mfu, 0.2);
+    EXPECT_LT(plan->chosen.mfu, 0.5);
+    // The weight all-gather: (W−1)/W × 2 B × N, exposed.
+    bool saw_params = false;
+    for (const TrafficEstimate& t : plan->chosen.traffic) {
+      if (t.group != "params") continue;
+      saw_params = true;
+      EXPECT_NEAR(static_cast<double>(t.bytes), 15.0 / 16 * 2 * static_cast<double>(n), 1.0);
+      EXPECT_DOUBLE_EQ(t.exposed, t.seconds);
+    }
+    EXPECT_TRUE(saw_params);
+    const std::string text = ExplainPlan(*plan, spec);
+    for (const char* part :
+         {"degrees      dp 1 × ulysses", "memory       ", "step time    ", "MFU ",
+          "alternatives ", "U 16 × R 1 on 2 nodes × 8: ",
+          "slower: exposed Ulysses all-to-all crosses", "params    inter-node",
+          "AdamW moments sharded over the 16 ranks", "notes        "}) {
+      EXPECT_THAT(text, HasSubstr(part));
+    }
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      EXPECT_LT(line.size(), 100u) << line;
+    }
+  }
+}
+
+// Replicated, every device would hold fp32 weights, gradients and AdamW
+// state plus the bf16 copy: 18 B × 8.03 G = 134.6 GiB, above what even an
+// H200 offers after headroom; the nearest change is to shard the optimizer.
+TEST(PlanTest, Llama3With128KReplicatedAsksForTheShardedOptimizer) {
+  const config::JobSpec spec =
+      ExampleJob("llama3-8b-128k.yaml", {"train.optimizer.sharded=false"});
   for (const char* cluster : {"cluster-2x8-h200.yaml", "cluster-2x8-h100.yaml"}) {
     const std::string message = Refusal(spec, ExampleCluster(cluster));
     EXPECT_THAT(message, HasSubstr("no feasible plan for job llama3-8b-128k on 2 cuda nodes: "
                                    "device memory: the smallest candidate"))
         << cluster;
-    EXPECT_THAT(message, HasSubstr("Weights, gradients and AdamW state alone take 134.6 GiB (18 B "
-                                   "per parameter × 8,030,261,248, replicated on every device)"));
-    EXPECT_THAT(message, HasSubstr("use devices with more memory or a smaller model"));
+    EXPECT_THAT(message, HasSubstr("nearest change: set train.optimizer.sharded: true (then dp 1"))
+        << cluster;
   }
   EXPECT_THAT(Refusal(spec, ExampleCluster("cluster-2x8-h200.yaml")),
               HasSubstr("126.9 GiB available (141.0 GiB × (1 − 0.10 headroom))"));
@@ -116,13 +163,28 @@ TEST(PlanTest, Llama3With128KTokensDoesNotFitReplicatedOnH200OrH100) {
               HasSubstr("72.0 GiB available (80.0 GiB × (1 − 0.10 headroom))"));
 }
 
-// The same job with a Llama-2-7B-shaped model (32 key/value heads,
-// intermediate 11008, vocab 32000; 6.74 G parameters, 113 GiB of replicated
-// state) fits an H200 but not an H100.
-const std::vector<std::string> kLlama2Shape = {
-    "model.num_key_value_heads=32", "model.intermediate_size=11008", "model.vocab_size=32000"};
+// One H100 node: the state is sharded over 8 ranks only (2·N + 4·N + 12·N/8
+// = 7.5 B per parameter, 56.1 GiB), and 131,072 tokens over 8 ranks leave too
+// little for activations and logits; no single change of the spec fits, and
+// the message says what the state alone takes and that it is replicated.
+TEST(PlanTest, Llama3On128KOnOneH100NodeSaysWhatTheStateTakes) {
+  const config::JobSpec spec =
+      ExampleJob("llama3-8b-128k.yaml", {"resources.nodes.min=1", "resources.nodes.max=1"});
+  Inventory one = ExampleCluster("cluster-2x8-h100.yaml");
+  one.nodes.resize(1);
+  const std::string message = Refusal(spec, one);
+  EXPECT_THAT(message, HasSubstr("no feasible plan for job llama3-8b-128k on 1 cuda node"));
+  EXPECT_THAT(message, HasSubstr("nearest change: "));
+}
 
-TEST(PlanTest, SevenBillionAt128KFitsH200AndNotH100) {
+// A Llama-2-7B-shaped model (32 key/value heads, intermediate 11008, vocab
+// 32000; 6.74 G parameters, 113 GiB of replicated state) fits an H200
+// replicated but not an H100, where the state alone is too much.
+const std::vector<std::string> kLlama2Shape = {
+    "model.num_key_value_heads=32", "model.intermediate_size=11008", "model.vocab_size=32000",
+    "train.optimizer.sharded=false"};
+
+TEST(PlanTest, SevenBillionAt128KReplicatedFitsH200AndNotH100) {
   const config::JobSpec spec = ExampleJob("llama3-8b-128k.yaml", kLlama2Shape);
   absl::StatusOr<Plan> plan = MakePlan(spec, ExampleCluster("cluster-2x8-h200.yaml"));
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -130,14 +192,7 @@ TEST(PlanTest, SevenBillionAt128KFitsH200AndNotH100) {
   EXPECT_EQ(plan->chosen.dp, 1);  // global_batch_seqs 1
   EXPECT_EQ(plan->chosen.nodes, 2);
   EXPECT_LE(plan->chosen.memory.total, plan->chosen.memory.capacity);
-  EXPECT_GT(plan->chosen.mfu, 0.2);
-  EXPECT_LT(plan->chosen.mfu, 0.5);
-  const std::string text = ExplainPlan(*plan, spec);
-  for (const char* part : {"degrees      dp 1 × ulysses", "memory       ", "step time    ", "MFU ",
-                           "alternatives ", "U 16 × R 1 on 2 nodes × 8: ",
-                           "slower: exposed Ulysses all-to-all crosses", "notes        "}) {
-    EXPECT_THAT(text, HasSubstr(part));
-  }
+  EXPECT_EQ(plan->chosen.memory.optimizer, 8 * config::LlamaParameterCount(spec.model));
   bool saw_u16 = false;
   for (const Candidate& c : plan->alternatives) {
     if (c.ulysses != 16) continue;
@@ -147,13 +202,13 @@ TEST(PlanTest, SevenBillionAt128KFitsH200AndNotH100) {
     EXPECT_THAT(c.verdict, HasSubstr("slower: exposed Ulysses all-to-all crosses nodes"));
   }
   EXPECT_TRUE(saw_u16);
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    EXPECT_LT(line.size(), 100u) << line;
-  }
+  const std::string text = ExplainPlan(*plan, spec);
+  EXPECT_THAT(text, HasSubstr("replicated on every device, 18 B per"));
+  EXPECT_THAT(text, HasSubstr("(train.optimizer.sharded: false)"));
 
   const std::string message = Refusal(spec, ExampleCluster("cluster-2x8-h100.yaml"));
   EXPECT_THAT(message, HasSubstr("72.0 GiB available"));
-  EXPECT_THAT(message, HasSubstr("Weights, gradients and AdamW state alone take 113.0 GiB"));
+  EXPECT_THAT(message, HasSubstr("nearest change: set train.optimizer.sharded: true"));
 }
 
 }  // namespace

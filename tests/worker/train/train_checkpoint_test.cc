@@ -56,7 +56,8 @@ TEST(TrainCheckpoint, ResumesOnADifferentLayout) {
   const TrainerOptions options = TinyOptions();
   const RunResult whole = Train(options, 1, 1, 1, 8);
   Train(options, 1, 2, 2, 4, nullptr, SaveAt(root.path(), {4}));              // written by U2×R2
-  const RunResult rest = Train(options, 2, 1, 2, 4, Resume(root.path(), 4));  // read by DP2×R2
+  // read by DP2×R1: the optimizer's shards are cut at other places
+  const RunResult rest = Train(options, 2, 1, 1, 4, Resume(root.path(), 4));
   for (int s = 0; s < 4; ++s) {
     EXPECT_NEAR(rest.losses[s], whole.losses[4 + s], 1e-5 * whole.losses[4 + s]) << s + 5;
   }

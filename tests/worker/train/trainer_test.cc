@@ -67,6 +67,16 @@ TEST(Trainer, NonDivisibleSequenceLengthTrainsIdentically) {
   ExpectSameRun(reference, Train(options, 1, 2, 2, 8));
 }
 
+TEST(Trainer, ShardedOptimizerTrainsExactlyLikeTheReplicatedOne) {
+  TrainerOptions options = TinyOptions();
+  options.shard_optimizer = false;
+  const RunResult replicated = Train(options, 2, 1, 2, 6);
+  options.shard_optimizer = true;
+  const RunResult sharded = Train(options, 2, 1, 2, 6);
+  EXPECT_EQ(replicated.losses, sharded.losses);
+  EXPECT_EQ(MaxRelDiff(replicated.weights, sharded.weights), 0.0);
+}
+
 TEST(Trainer, CheckpointingModesGiveIdenticalGradients) {
   TrainerOptions options = TinyOptions();
   options.model.num_hidden_layers = 3;
