@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/config/schema.h"
 #include "common/config/yaml_values.h"
 #include "yaml-cpp/yaml.h"
@@ -19,6 +20,15 @@ namespace {
 
 std::string Where(const std::string& path, const YAML::Mark& m) {
   return absl::StrCat(path, ":", m.line + 1, ":", m.column + 1);
+}
+
+// "--cpu-slots=2" -> "--cpu_slots=2": absl flags are spelled with
+// underscores; both spellings are accepted. Values are left alone.
+std::string DashesToUnderscores(std::string arg) {
+  if (arg.size() <= 2 || arg.rfind("--", 0) != 0) return arg;
+  const size_t end = std::min(arg.find('='), arg.size());
+  std::replace(arg.begin() + 2, arg.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
+  return arg;
 }
 
 }  // namespace
@@ -46,7 +56,7 @@ absl::StatusOr<std::vector<std::string>> LoadDaemonFile(
   }
   std::string errors;
   for (const auto& kv : root) {
-    const std::string key = kv.first.Scalar();
+    const std::string key = absl::StrReplaceAll(kv.first.Scalar(), {{"-", "_"}});
     const std::string where = Where(path, kv.first.Mark());
     if (std::find(known_flags.begin(), known_flags.end(), key) == known_flags.end()) {
       const std::string hint = schema::Closest(key, known_flags);
@@ -69,9 +79,13 @@ absl::StatusOr<std::vector<std::string>> ExpandConfigFlag(
     int argc, char** argv, const std::vector<std::string>& known_flags) {
   std::vector<std::string> rest;
   std::string file;
+  bool positional = false;  // after "--" nothing is a flag
   for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--config") {
+    const std::string arg = positional ? argv[i] : DashesToUnderscores(argv[i]);
+    if (positional || arg == "--") {
+      positional = true;
+      rest.push_back(arg);
+    } else if (arg == "--config") {
       if (i + 1 >= argc) return absl::InvalidArgumentError("--config needs a file");
       file = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
