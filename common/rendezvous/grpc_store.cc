@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/comm/gloo_communicator.h"
+#include "common/rpc/security.h"
 #include "gloo/common/error.h"
 #include "spindle/v1/rendezvous.grpc.pb.h"
 
@@ -30,13 +31,12 @@ constexpr milliseconds kRetryPause{200};
 
 class GrpcStore final : public gloo::rendezvous::Store {
  public:
-  GrpcStore(GrpcAddress address, milliseconds wait_timeout)
+  GrpcStore(GrpcAddress address, const rpc::Security& security, milliseconds wait_timeout)
       : address_(std::move(address)), wait_timeout_(wait_timeout) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    stub_ = v1::Rendezvous::NewStub(
-        grpc::CreateCustomChannel(address_.target, grpc::InsecureChannelCredentials(), args));
+    stub_ = v1::Rendezvous::NewStub(rpc::MakeChannel(address_.target, security, args));
     scope_.set_job_id(address_.job_id);
     scope_.set_attempt(address_.attempt);
   }
@@ -92,10 +92,10 @@ class GrpcStore final : public gloo::rendezvous::Store {
         return {response.values().begin(), response.values().end()};
       }
       if (Clock::now() >= deadline) {
-        GLOO_THROW_IO_EXCEPTION("Wait timeout for key(s): ",
-                                absl::StrJoin(response.missing(), ", "), " in rendezvous of job ",
-                                address_.job_id, " attempt ", address_.attempt, " at ",
-                                address_.target);
+        GLOO_THROW_IO_EXCEPTION(
+            "Wait timeout for key(s): ", absl::StrJoin(response.missing(), ", "),
+            " in rendezvous of job ", address_.job_id, " attempt ", address_.attempt, " at ",
+            address_.target);
       }
     }
   }
@@ -106,8 +106,8 @@ class GrpcStore final : public gloo::rendezvous::Store {
     const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
     if (!transient || Clock::now() >= deadline) {
-      GLOO_THROW_IO_EXCEPTION("rendezvous at ", address_.target, " (key ", key, "): ",
-                              status.error_message());
+      GLOO_THROW_IO_EXCEPTION("rendezvous at ", address_.target, " (key ", key,
+                              "): ", status.error_message());
     }
     std::this_thread::sleep_for(kRetryPause);
   }
@@ -127,8 +127,7 @@ absl::StatusOr<GrpcAddress> ParseGrpcAddress(const std::string& url) {
                                                    "; expected grpc://HOST:PORT/JOB_ID/ATTEMPT"));
   };
   if (url.rfind(kScheme, 0) != 0) return bad("not a grpc:// address");
-  const std::vector<std::string> parts =
-      absl::StrSplit(url.substr(kScheme.size()), '/');
+  const std::vector<std::string> parts = absl::StrSplit(url.substr(kScheme.size()), '/');
   if (parts.size() != 3 || parts[0].empty() || parts[1].empty()) {
     return bad("needs a target, a job id and an attempt");
   }
@@ -146,7 +145,10 @@ absl::StatusOr<std::unique_ptr<gloo::rendezvous::Store>> MakeStore(const std::st
   if (address.rfind("grpc://", 0) != 0) return comm::MakeFileStore(address);
   absl::StatusOr<GrpcAddress> parsed = ParseGrpcAddress(address);
   if (!parsed.ok()) return parsed.status();
-  return std::unique_ptr<gloo::rendezvous::Store>(new GrpcStore(*parsed, wait_timeout));
+  // The worker hands its token and TLS files to ranks through the environment.
+  absl::StatusOr<rpc::Security> security = rpc::LoadSecurity(rpc::WithEnvironmentDefaults({}));
+  if (!security.ok()) return security.status();
+  return std::unique_ptr<gloo::rendezvous::Store>(new GrpcStore(*parsed, *security, wait_timeout));
 }
 
 }  // namespace spindle::rendezvous

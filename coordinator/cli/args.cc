@@ -111,6 +111,10 @@ const std::vector<Flag>& FlagTable() {
       {"--coordinator", "", "HOST:PORT",
        "default $SPINDLE_COORDINATOR, else 127.0.0.1:7070",
        SetString(&Options::coordinator)},
+      {"--token-file", "", "FILE", "the cluster's bearer token (default $SPINDLE_TOKEN_FILE)",
+       SetString(&Options::token_file)},
+      {"--tls-ca", "", "FILE", "verify the coordinator's TLS certificate against this CA "
+       "(default $SPINDLE_TLS_CA)", SetString(&Options::tls_ca)},
       {"--output", "-o", "text|json", "output format (json: the API's messages)", ParseOutput},
       {"--help", "-h", "", "show this help", SetTrue(&Options::help)},
       {"--set", "", "FIELD=VALUE", "override a spec field (train.max_steps=10); repeatable",
@@ -140,7 +144,8 @@ const std::vector<Flag>& FlagTable() {
 }
 // clang-format on
 
-const std::vector<std::string> kGlobalFlags = {"--coordinator", "--output", "--help"};
+const std::vector<std::string> kGlobalFlags = {"--coordinator", "--token-file", "--tls-ca",
+                                               "--output", "--help"};
 
 const std::vector<Verb>& VerbTable() {
   // clang-format off

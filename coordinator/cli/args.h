@@ -27,6 +27,8 @@ struct Options {
 
   // Global flags, accepted before or after the verb.
   std::string coordinator;  // HOST:PORT: --coordinator, else $SPINDLE_COORDINATOR, else default
+  std::string token_file;   // --token-file, else $SPINDLE_TOKEN_FILE (ClientFor)
+  std::string tls_ca;       // --tls-ca, else $SPINDLE_TLS_CA (ClientFor)
   OutputFormat output = OutputFormat::kText;  // -o text|json
 
   // Per-verb flags; a flag outside its verb's table is a usage error.

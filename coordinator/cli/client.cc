@@ -39,13 +39,16 @@ Client::Client(const ClientOptions& options) : options_(options) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  channel_ = grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<rpc::Security> security = rpc::LoadSecurity(options_.security);
+  if (!security.ok()) security_error_ = security.status();
+  channel_ = rpc::MakeChannel(options_.address, security.ok() ? *security : rpc::Security(), args);
   stub_ = v1::JobService::NewStub(channel_);
 }
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Unary(UnaryMethod<Request, Response> method,
                                        const Request& request, absl::string_view rpc) {
+  if (!security_error_.ok()) return security_error_;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.unary_timeout);
   Response response;
@@ -82,6 +85,7 @@ absl::StatusOr<v1::ListWorkersResponse> Client::ListWorkers() {
 
 absl::Status Client::WatchJob(const v1::WatchJobRequest& request, absl::Time deadline,
                               const std::function<void(const v1::JobEvent&)>& on_event) {
+  if (!security_error_.ok()) return security_error_;
   grpc::ClientContext context;
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
   std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = stub_->WatchJob(&context, request);
@@ -92,6 +96,7 @@ absl::Status Client::WatchJob(const v1::WatchJobRequest& request, absl::Time dea
 
 absl::Status Client::JobLogs(const v1::JobLogsRequest& request,
                              const std::function<void(const v1::LogChunk&)>& on_chunk) {
+  if (!security_error_.ok()) return security_error_;
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReader<v1::LogChunk>> reader = stub_->JobLogs(&context, request);
   v1::LogChunk chunk;

@@ -1,7 +1,7 @@
-// The CLI's connection to the coordinator's JobService: one insecure channel
-// with keepalive, a deadline on every unary call, and gRPC errors turned into
-// absl::Status with a message that names the address and how to fix it.
-// Streams are synchronous: the CLI follows one stream at a time.
+// The CLI's connection to the coordinator's JobService: one channel (TLS and
+// the bearer token when configured, common/rpc/security.h) with keepalive, a deadline on every
+// unary call, and gRPC errors turned into absl::Status with a message that names the address and
+// how to fix it. Streams are synchronous: the CLI follows one stream at a time.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/rpc/security.h"
 #include "grpcpp/grpcpp.h"
 #include "spindle/v1/job.grpc.pb.h"
 
@@ -20,6 +21,7 @@ namespace spindle::cli {
 struct ClientOptions {
   std::string address;                             // HOST:PORT of spindle-coordinator
   std::chrono::milliseconds unary_timeout{10000};  // deadline of each unary call
+  rpc::SecurityFiles security;                     // token and TLS files; none: plaintext
 };
 
 // The same code, so ExitCodeForStatus applies. UNAVAILABLE and
@@ -66,6 +68,7 @@ class Client {
                                  absl::string_view rpc);
 
   ClientOptions options_;
+  absl::Status security_error_;  // the files could not be loaded: every call fails with it
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<spindle::v1::JobService::Stub> stub_;
 };

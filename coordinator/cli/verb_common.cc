@@ -48,4 +48,13 @@ int Fail(const absl::Status& status, Io& io) {
   return ExitCodeForStatus(status);
 }
 
+ClientOptions ClientFor(const Options& o) {
+  ClientOptions c;
+  c.address = o.coordinator;
+  c.security.token_file = o.token_file;
+  c.security.tls_ca = o.tls_ca;
+  c.security = rpc::WithEnvironmentDefaults(c.security);
+  return c;
+}
+
 }  // namespace spindle::cli

@@ -37,7 +37,7 @@ int RunSubmit(const Options& o, Io& io) {
   *request.mutable_spec() = local->source;
   request.set_user(!o.user.empty() ? o.user : CurrentUser());
 
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   absl::StatusOr<v1::SubmitJobResponse> response = client.SubmitJob(request);
   if (!response.ok()) return Fail(response.status(), io);
   const v1::Job& job = response->job();
@@ -58,7 +58,7 @@ int RunSubmit(const Options& o, Io& io) {
 }
 
 int RunWatch(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   absl::StatusOr<v1::Job> job = client.GetJob(o.operands[0]);
   if (!job.ok()) return Fail(job.status(), io);
   if (o.output != OutputFormat::kJson) {
@@ -76,7 +76,7 @@ int RunWatch(const Options& o, Io& io) {
 }
 
 int RunWait(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   absl::StatusOr<v1::Job> job = client.GetJob(o.operands[0]);
   if (!job.ok()) return Fail(job.status(), io);
   FollowOptions follow;

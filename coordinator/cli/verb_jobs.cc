@@ -9,7 +9,7 @@ namespace spindle::cli {
 namespace v1 = spindle::v1;
 
 int RunStatus(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   absl::StatusOr<v1::Job> job = client.GetJob(o.operands[0]);
   if (!job.ok()) return Fail(job.status(), io);
   if (o.output == OutputFormat::kJson) return PrintJson(*job, io);
@@ -18,7 +18,7 @@ int RunStatus(const Options& o, Io& io) {
 }
 
 int RunList(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   v1::ListJobsRequest request;
   for (v1::JobState s : o.states) request.add_states(s);
   request.set_limit(o.limit);
@@ -30,7 +30,7 @@ int RunList(const Options& o, Io& io) {
 }
 
 int RunCancel(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   v1::CancelJobRequest request;
   request.set_job_id(o.operands[0]);
   request.set_reason(o.reason);
@@ -46,7 +46,7 @@ int RunCancel(const Options& o, Io& io) {
 }
 
 int RunWorkers(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   absl::StatusOr<v1::ListWorkersResponse> workers = client.ListWorkers();
   if (!workers.ok()) return Fail(workers.status(), io);
   if (o.output == OutputFormat::kJson) return PrintJson(*workers, io);

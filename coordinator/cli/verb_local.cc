@@ -89,7 +89,7 @@ int RunPlan(const Options& o, Io& io) {
   }
   if (!o.cluster.empty()) return PlanLocally(o, *local, io);
 
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   v1::PlanJobRequest request;
   *request.mutable_spec() = local->source;
   absl::StatusOr<v1::PlanJobResponse> response = client.PlanJob(request);

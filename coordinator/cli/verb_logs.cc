@@ -7,7 +7,7 @@ namespace spindle::cli {
 namespace v1 = spindle::v1;
 
 int RunLogs(const Options& o, Io& io) {
-  Client client({o.coordinator});
+  Client client(ClientFor(o));
   v1::JobLogsRequest request;
   request.set_job_id(o.operands[0]);
   request.set_rank(o.rank);

@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "coordinator/cli/args.h"
+#include "coordinator/cli/client.h"
 
 namespace spindle::cli {
 
@@ -33,5 +34,7 @@ int RunWorkers(const Options& o, Io& io);
 int PrintJson(const google::protobuf::Message& message, Io& io);
 // Writes status's message to io.err; returns ExitCodeForStatus(status).
 int Fail(const absl::Status& status, Io& io);
+// The coordinator address and security files the options name.
+ClientOptions ClientFor(const Options& o);
 
 }  // namespace spindle::cli

@@ -12,14 +12,19 @@
 
 #include <filesystem>
 #include <fstream>
-#include <tuple>
 #include <iostream>
+#include <tuple>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/config/daemon_file.h"
 #include "common/config/units.h"
 #include "common/proc/signals.h"
+#include "common/rpc/security_flags.h"
+#include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "coordinator/service/job_service.h"
 #include "coordinator/service/registry_service.h"
@@ -37,13 +42,21 @@ ABSL_FLAG(std::string, stop_grace, "10s", "SIGTERM to SIGKILL when stopping rank
 ABSL_FLAG(std::string, drain, "15s", "how long shutdown waits for open RPCs");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
+ABSL_FLAG(std::string, job_roots, "",
+          "comma-separated directories jobs must be submitted from and whose data, checkpoint "
+          "and export paths must lie in (default: anywhere)");
 
 namespace spindle {
 namespace {
 
-const std::vector<std::string> kFlags = {"listen",      "advertise",  "state_dir",
-                                         "heartbeat_interval", "worker_lease", "stop_grace",
-                                         "drain",       "port_file",  "log_level"};
+std::vector<std::string> Flags() {
+  std::vector<std::string> names = {"listen",       "advertise",  "state_dir", "heartbeat_interval",
+                                    "worker_lease", "stop_grace", "drain",     "port_file",
+                                    "log_level",    "job_roots"};
+  const std::vector<std::string>& security = rpc::SecurityFlagNames();
+  names.insert(names.end(), security.begin(), security.end());
+  return names;
+}
 
 absl::StatusOr<std::chrono::milliseconds> DurationFlag(const char* name, const std::string& v) {
   absl::StatusOr<std::chrono::milliseconds> d = config::ParseDuration(v);
@@ -90,11 +103,23 @@ int Run() {
     return 2;
   }
 
+  absl::StatusOr<rpc::Security> security = rpc::SecurityFromFlags();
+  if (!security.ok()) {
+    std::cerr << "spindle-coordinator: " << security.status().message() << std::endl;
+    return 2;
+  }
+  options.security = *security;
+  for (absl::string_view root :
+       absl::StrSplit(absl::GetFlag(FLAGS_job_roots), ',', absl::SkipWhitespace())) {
+    options.job_roots.emplace_back(absl::StripAsciiWhitespace(root));
+  }
+  const rpc::TokenCheck auth(security->token);
+
   grpc::EnableDefaultHealthCheckService(true);
-  coordinator::RendezvousService rendezvous;
+  coordinator::RendezvousService rendezvous(auth);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), rpc::ServerCredentials(*security), &port);
   // Workers ping every 20 s; allow it without calls in flight.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -105,8 +130,8 @@ int Run() {
     std::cerr << "spindle-coordinator: " << manager.status().message() << std::endl;
     return 2;
   }
-  coordinator::JobServiceImpl jobs(manager->get());
-  coordinator::RegistryServiceImpl registry(manager->get());
+  coordinator::JobServiceImpl jobs(manager->get(), auth);
+  coordinator::RegistryServiceImpl registry(manager->get(), auth);
   builder.RegisterService(&jobs);
   builder.RegisterService(&registry);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -117,10 +142,12 @@ int Run() {
   }
   // Ranks need the bound port (--listen may say port 0).
   const std::string advertise = absl::GetFlag(FLAGS_advertise);
-  (*manager)->SetRendezvousTarget(advertise.empty() ? absl::StrCat("127.0.0.1:", port)
-                                                    : advertise);
+  (*manager)->SetRendezvousTarget(advertise.empty() ? absl::StrCat("127.0.0.1:", port) : advertise);
   (*manager)->Start();
-  spdlog::info("spindle-coordinator serving on port {} (state in {})", port, state_dir);
+  spdlog::info("spindle-coordinator serving on port {} (state in {}); {}; jobs confined to {}",
+               port, state_dir, rpc::Describe(*security),
+               options.job_roots.empty() ? "nothing (see --job_roots)"
+                                         : absl::StrJoin(options.job_roots, ", "));
   if (const std::string pf = absl::GetFlag(FLAGS_port_file); !pf.empty()) {
     std::ofstream(pf + ".tmp") << port << "\n";
     std::filesystem::rename(pf + ".tmp", pf, ec);
@@ -146,7 +173,8 @@ int main(int argc, char** argv) {
   spindle::proc::BlockTerminationSignals();
   if (!spindle::config::ParseDaemonCommandLine(
           argc, argv, "spindle-coordinator",
-          "spindle-coordinator [--config FILE] [--listen HOST:PORT] [--state_dir DIR] ...", spindle::kFlags)) {
+          "spindle-coordinator [--config FILE] [--listen HOST:PORT] [--state_dir DIR] ...",
+          spindle::Flags())) {
     return 2;
   }
   return spindle::Run();

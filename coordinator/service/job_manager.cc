@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/config/confine.h"
 #include "common/config/emit.h"
 #include "common/config/load.h"
 #include "coordinator/service/job_entry.h"
@@ -26,20 +27,20 @@ namespace {
 
 absl::StatusOr<config::JobSpec> ParseSource(const v1::SpecSource& source) {
   const std::vector<std::string> overrides(source.overrides().begin(), source.overrides().end());
-  return config::ParseJobSpec(source.yaml(),
-                              source.source_name().empty() ? "job spec" : source.source_name(),
-                              overrides);
+  return config::ParseJobSpec(
+      source.yaml(), source.source_name().empty() ? "job spec" : source.source_name(), overrides);
 }
 
 }  // namespace
 
 JobManager::JobManager(std::unique_ptr<store::JobStore> store, RendezvousService* rendezvous,
                        ManagerOptions options)
-    : store_(std::move(store)), rendezvous_(rendezvous), options_(std::move(options)) {}
+    : store_(std::move(store)), rendezvous_(rendezvous), options_(std::move(options)) {
+  pool_.set_security(options_.security);
+}
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
-    std::unique_ptr<store::JobStore> store, RendezvousService* rendezvous,
-    ManagerOptions options) {
+    std::unique_ptr<store::JobStore> store, RendezvousService* rendezvous, ManagerOptions options) {
   std::unique_ptr<JobManager> m(new JobManager(std::move(store), rendezvous, std::move(options)));
   absl::StatusOr<std::vector<v1::Job>> jobs = m->store_->LoadAll();
   if (!jobs.ok()) return jobs.status();
@@ -51,9 +52,9 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
     auto e = std::make_unique<Entry>();
     absl::StatusOr<config::JobSpec> spec = config::ParseJobSpec(job.spec_yaml(), job.id());
     if (!spec.ok()) {
-      return absl::DataLossError(absl::StrCat("job store ", m->store_->path(), ": job ",
-                                              job.id(), "'s spec no longer parses: ",
-                                              spec.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("job store ", m->store_->path(), ": job ", job.id(),
+                       "'s spec no longer parses: ", spec.status().message()));
     }
     e->spec = *std::move(spec);
     absl::StatusOr<std::vector<v1::JobEvent>> events = m->store_->Events(job.id(), 0);
@@ -171,6 +172,11 @@ void JobManager::SetState(Entry& e, v1::JobState state, const std::string& messa
 absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) {
   absl::StatusOr<config::JobSpec> spec = ParseSource(request.spec());
   if (!spec.ok()) return spec.status();
+  if (absl::Status s =
+          config::ConfineJobPaths(*spec, request.spec().working_dir(), options_.job_roots);
+      !s.ok()) {
+    return s;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return absl::UnavailableError("the coordinator is shutting down");
   // Refused before queueing when even the whole cluster could never run it.
@@ -204,6 +210,10 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
 absl::StatusOr<v1::PlanJobResponse> JobManager::Plan(const v1::SpecSource& source) {
   absl::StatusOr<config::JobSpec> spec = ParseSource(source);
   if (!spec.ok()) return spec.status();
+  if (absl::Status s = config::ConfineJobPaths(*spec, source.working_dir(), options_.job_roots);
+      !s.ok()) {
+    return s;
+  }
   planner::Inventory all;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -250,8 +260,8 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id_or_prefix,
   if (!found.ok()) return found.status();
   Entry& e = **found;
   if (IsTerminal(e.job.state())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", e.job.id(), " already ended: ", v1::JobState_Name(e.job.state())));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", e.job.id(), " already ended: ", v1::JobState_Name(e.job.state())));
   }
   const std::string why = reason.empty() ? "cancelled" : "cancelled: " + reason;
   if (e.attempt.active) StopAttempt(e, why);
@@ -272,8 +282,7 @@ absl::StatusOr<JobChange> JobManager::WaitForChange(const std::string& job_id, i
   };
   changed_.wait_for(lock, timeout, ready);
   JobChange change;
-  for (size_t i = static_cast<size_t>(std::max<int64_t>(0, *after_seq)); i < e.events.size();
-       ++i) {
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(0, *after_seq)); i < e.events.size(); ++i) {
     change.events.push_back(e.events[i]);
   }
   *after_seq = static_cast<int64_t>(e.events.size());
@@ -285,23 +294,22 @@ absl::StatusOr<JobChange> JobManager::WaitForChange(const std::string& job_id, i
   return change;
 }
 
-absl::StatusOr<std::vector<LogTarget>> JobManager::LogTargets(const std::string& job_id,
-                                                              int rank, int* attempt,
-                                                              bool* ended) {
+absl::StatusOr<std::vector<LogTarget>> JobManager::LogTargets(const std::string& job_id, int rank,
+                                                              int* attempt, bool* ended) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<Entry*> found = Lookup(job_id);
   if (!found.ok()) return found.status();
   Entry& e = **found;
   if (e.job.attempt() == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", e.job.id(), " has not started yet (", v1::JobState_Name(e.job.state()),
-                     "): no logs"));
+    return absl::FailedPreconditionError(absl::StrCat("job ", e.job.id(), " has not started yet (",
+                                                      v1::JobState_Name(e.job.state()),
+                                                      "): no logs"));
   }
   if (*attempt <= 0) *attempt = e.job.attempt();
   if (*attempt > e.job.attempt()) {
-    return absl::InvalidArgumentError(absl::StrCat("job ", e.job.id(), " has had ",
-                                                   e.job.attempt(), " attempts; --attempt ",
-                                                   *attempt, " does not exist"));
+    return absl::InvalidArgumentError(absl::StrCat("job ", e.job.id(), " has had ", e.job.attempt(),
+                                                   " attempts; --attempt ", *attempt,
+                                                   " does not exist"));
   }
   *ended = !(e.attempt.active && e.attempt.number == *attempt);
   // Ranks are placed by the job's last plan; an earlier attempt's ranks ran
@@ -332,8 +340,8 @@ v1::RegisterWorkerResponse JobManager::RegisterWorker(const v1::WorkerInfo& info
   if (restarted) {
     for (auto& e : jobs_) {
       if (e->attempt.active && e->attempt.workers.count(info.worker_id())) {
-        FailAttempt(*e, absl::StrCat("worker ", info.worker_id(),
-                                     " restarted; the ranks it ran are gone"));
+        FailAttempt(
+            *e, absl::StrCat("worker ", info.worker_id(), " restarted; the ranks it ran are gone"));
       }
     }
   }

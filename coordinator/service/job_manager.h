@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config/job_spec.h"
+#include "common/rpc/security.h"
 #include "coordinator/service/rendezvous_service.h"
 #include "coordinator/service/worker_pool.h"
 #include "coordinator/store/job_store.h"
@@ -41,6 +42,10 @@ struct ManagerOptions {
   std::chrono::milliseconds stop_grace{10000};         // SIGTERM -> SIGKILL
   std::chrono::milliseconds rpc_timeout{10000};        // coordinator -> worker calls
   std::chrono::milliseconds tick{100};                 // scheduler period
+  rpc::Security security;  // for channels to workers (TLS, token)
+  // Jobs' submit directories and paths must lie inside one of these
+  // (common/config/confine.h); empty: anywhere.
+  std::vector<std::string> job_roots;
 };
 
 // One rank's log source, for JobLogs.

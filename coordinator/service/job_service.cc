@@ -63,32 +63,39 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* request,
+grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
+                                       const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Submit(*request);
   if (!job.ok()) return ToGrpc(job.status());
   *response->mutable_job() = *std::move(job);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::PlanJob(grpc::ServerContext*, const v1::PlanJobRequest* request,
+grpc::Status JobServiceImpl::PlanJob(grpc::ServerContext* context,
+                                     const v1::PlanJobRequest* request,
                                      v1::PlanJobResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<v1::PlanJobResponse> plan = manager_->Plan(request->spec());
   if (!plan.ok()) return ToGrpc(plan.status());
   *response = *std::move(plan);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                                     v1::Job* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Get(request->job_id());
   if (!job.ok()) return ToGrpc(job.status());
   *response = *std::move(job);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
+                                      const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   std::vector<v1::JobState> states;
   for (int s : request->states()) states.push_back(static_cast<v1::JobState>(s));
   for (v1::Job& job : manager_->List(states, request->limit())) {
@@ -100,6 +107,7 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRe
 grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       const v1::WatchJobRequest* request,
                                       grpc::ServerWriter<v1::JobEvent>* writer) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   int64_t seq = request->after_seq();
   int64_t progress_version = -1;  // the current progress goes out first
   for (;;) {
@@ -130,6 +138,7 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::JobLogs(grpc::ServerContext* context,
                                      const v1::JobLogsRequest* request,
                                      grpc::ServerWriter<v1::LogChunk>* writer) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   int attempt = request->attempt();
   bool ended = false;
   absl::StatusOr<std::vector<LogTarget>> targets =
@@ -187,16 +196,20 @@ grpc::Status JobServiceImpl::JobLogs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
+                                       const v1::CancelJobRequest* request,
                                        v1::CancelJobResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Cancel(request->job_id(), request->reason());
   if (!job.ok()) return ToGrpc(job.status());
   *response->mutable_job() = *std::move(job);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
+                                         const v1::ListWorkersRequest*,
                                          v1::ListWorkersResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   for (v1::WorkerInfo& w : manager_->ListWorkers()) *response->add_workers() = std::move(w);
   return grpc::Status::OK;
 }

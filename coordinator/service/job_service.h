@@ -3,6 +3,7 @@
 // WorkerControl.ReadLog as the client asks.
 #pragma once
 
+#include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "spindle/v1/job.grpc.pb.h"
 
@@ -13,27 +14,29 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 class JobServiceImpl final : public v1::JobService::Service {
  public:
-  explicit JobServiceImpl(JobManager* manager) : manager_(manager) {}
+  explicit JobServiceImpl(JobManager* manager, rpc::TokenCheck auth = {})
+      : manager_(manager), auth_(std::move(auth)) {}
 
-  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* request,
+  grpc::Status SubmitJob(grpc::ServerContext* context, const v1::SubmitJobRequest* request,
                          v1::SubmitJobResponse* response) override;
-  grpc::Status PlanJob(grpc::ServerContext*, const v1::PlanJobRequest* request,
+  grpc::Status PlanJob(grpc::ServerContext* context, const v1::PlanJobRequest* request,
                        v1::PlanJobResponse* response) override;
-  grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+  grpc::Status GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                       v1::Job* response) override;
-  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+  grpc::Status ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest* request,
                         v1::ListJobsResponse* response) override;
   grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
                         grpc::ServerWriter<v1::JobEvent>* writer) override;
   grpc::Status JobLogs(grpc::ServerContext* context, const v1::JobLogsRequest* request,
                        grpc::ServerWriter<v1::LogChunk>* writer) override;
-  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+  grpc::Status CancelJob(grpc::ServerContext* context, const v1::CancelJobRequest* request,
                          v1::CancelJobResponse* response) override;
-  grpc::Status ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest* request,
+  grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
                            v1::ListWorkersResponse* response) override;
 
  private:
   JobManager* manager_;
+  rpc::TokenCheck auth_;
 };
 
 }  // namespace spindle::coordinator

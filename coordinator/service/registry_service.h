@@ -3,6 +3,7 @@
 // stop) by the JobManager.
 #pragma once
 
+#include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "spindle/v1/worker.grpc.pb.h"
 
@@ -10,9 +11,10 @@ namespace spindle::coordinator {
 
 class RegistryServiceImpl final : public v1::WorkerRegistry::Service {
  public:
-  explicit RegistryServiceImpl(JobManager* manager) : manager_(manager) {}
+  explicit RegistryServiceImpl(JobManager* manager, rpc::TokenCheck auth = {})
+      : manager_(manager), auth_(std::move(auth)) {}
 
-  grpc::Status Register(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
+  grpc::Status Register(grpc::ServerContext* context, const v1::RegisterWorkerRequest* request,
                         v1::RegisterWorkerResponse* response) override;
   grpc::Status Heartbeat(
       grpc::ServerContext* context,
@@ -20,6 +22,7 @@ class RegistryServiceImpl final : public v1::WorkerRegistry::Service {
 
  private:
   JobManager* manager_;
+  rpc::TokenCheck auth_;
 };
 
 }  // namespace spindle::coordinator

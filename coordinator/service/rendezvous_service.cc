@@ -43,8 +43,9 @@ grpc::Status RendezvousService::CheckOpen(const v1::RendezvousScope& scope) cons
   return grpc::Status::OK;
 }
 
-grpc::Status RendezvousService::SetKey(grpc::ServerContext*, const v1::SetKeyRequest* request,
-                                       v1::SetKeyResponse*) {
+grpc::Status RendezvousService::SetKey(grpc::ServerContext* context,
+                                       const v1::SetKeyRequest* request, v1::SetKeyResponse*) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   if (request->value().size() > kMaxValueBytes) {
     return {grpc::StatusCode::INVALID_ARGUMENT,
             absl::StrCat("rendezvous value for key '", request->key(), "' is ",
@@ -52,8 +53,7 @@ grpc::Status RendezvousService::SetKey(grpc::ServerContext*, const v1::SetKeyReq
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (grpc::Status s = CheckOpen(request->scope()); !s.ok()) return s;
-  keys_[{request->scope().job_id(), request->scope().attempt()}][request->key()] =
-      request->value();
+  keys_[{request->scope().job_id(), request->scope().attempt()}][request->key()] = request->value();
   changed_.notify_all();
   return grpc::Status::OK;
 }
@@ -61,6 +61,7 @@ grpc::Status RendezvousService::SetKey(grpc::ServerContext*, const v1::SetKeyReq
 grpc::Status RendezvousService::GetKeys(grpc::ServerContext* context,
                                         const v1::GetKeysRequest* request,
                                         v1::GetKeysResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   const Scope scope{request->scope().job_id(), request->scope().attempt()};
   const auto deadline =
       std::chrono::steady_clock::now() +

@@ -13,15 +13,17 @@
 #include <string>
 #include <utility>
 
+#include "common/rpc/token_check.h"
 #include "spindle/v1/rendezvous.grpc.pb.h"
 
 namespace spindle::coordinator {
 
 class RendezvousService final : public v1::Rendezvous::Service {
  public:
+  explicit RendezvousService(rpc::TokenCheck auth = {}) : auth_(std::move(auth)) {}
   void Open(const std::string& job_id, int attempt);
   void Close(const std::string& job_id, int attempt);  // wakes and refuses waiters
-  void Shutdown();  // refuses every call; wakes every waiter
+  void Shutdown();                                     // refuses every call; wakes every waiter
 
   grpc::Status SetKey(grpc::ServerContext* context, const v1::SetKeyRequest* request,
                       v1::SetKeyResponse* response) override;
@@ -37,6 +39,7 @@ class RendezvousService final : public v1::Rendezvous::Service {
   std::set<Scope> open_;
   std::map<Scope, std::map<std::string, std::string>> keys_;
   bool shutdown_ = false;
+  rpc::TokenCheck auth_;
 };
 
 }  // namespace spindle::coordinator

@@ -27,8 +27,8 @@ bool WorkerPool::Register(const v1::WorkerInfo& info, Clock::time_point now) {
   if (inserted || w.info.control_address() != info.control_address()) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-    w.control = v1::WorkerControl::NewStub(grpc::CreateCustomChannel(
-        info.control_address(), grpc::InsecureChannelCredentials(), args));
+    w.control =
+        v1::WorkerControl::NewStub(rpc::MakeChannel(info.control_address(), security_, args));
   }
   w.info = info;
   w.last_heartbeat = now;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/rpc/security.h"
 #include "coordinator/planner/plan.h"
 #include "spindle/v1/worker.grpc.pb.h"
 
@@ -31,6 +32,7 @@ struct WorkerEntry {
 
 class WorkerPool {
  public:
+  void set_security(rpc::Security security) { security_ = std::move(security); }
   // Adds or replaces a worker (a re-registration drops its old reservations'
   // claim on reported busy devices but keeps reservations). Returns true when
   // the worker was already known and alive: it restarted.
@@ -54,6 +56,7 @@ class WorkerPool {
  private:
   planner::Inventory Inventory(config::Device kind, bool free_only) const;
   std::map<std::string, WorkerEntry> workers_;
+  rpc::Security security_;
 };
 
 }  // namespace spindle::coordinator

@@ -53,6 +53,8 @@ bool LocalCluster::StartCoordinator() {
   o.program = bins_.coordinator;
   o.args = {"--listen", absl::StrCat("127.0.0.1:", port_), "--state_dir", dir_.Join("state"),
             "--port_file", port_file, "--worker_lease", "5s", "--stop_grace", "5s"};
+  o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
+  o.args.insert(o.args.end(), coordinator_args.begin(), coordinator_args.end());
   o.stdout_path = LogOf("coordinator");
   o.stderr_to_stdout = true;
   // Appending keeps the first run's log across a restart.
@@ -99,6 +101,7 @@ bool LocalCluster::StartWorkers(int count, int slots) {
     o.args = {"--coordinator", absl::StrCat("127.0.0.1:", port_), "--listen", "127.0.0.1:0",
               "--name",        name,        "--cpu_slots", std::to_string(slots), "--cpu_cores", "1",
               "--work_dir",    WorkerDir(i), "--stop_grace", "5s"};
+    o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
     o.stdout_path = LogOf(name);
     o.stderr_to_stdout = true;
     absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
@@ -129,6 +132,7 @@ CliResult LocalCluster::Cli(std::vector<std::string> args, std::chrono::millisec
   o.program = bins_.cli;
   o.args = std::move(args);
   o.args.insert(o.args.end(), {"--coordinator", absl::StrCat("127.0.0.1:", port_)});
+  o.args.insert(o.args.end(), cli_args.begin(), cli_args.end());
   o.stdout_path = base + ".out";
   o.stderr_path = base + ".err";
   o.cwd = dir_.path();

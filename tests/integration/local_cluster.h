@@ -42,6 +42,12 @@ class LocalCluster {
   CliResult Cli(std::vector<std::string> args,
                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+  // Extra flags for both daemons and for every CLI call (e.g. security
+  // files); set them before starting.
+  std::vector<std::string> daemon_args;
+  std::vector<std::string> coordinator_args;  // the coordinator's only
+  std::vector<std::string> cli_args;
+
   int port() const { return port_; }
   const TempDir& dir() const { return dir_; }
   std::string WorkerDir(int i) const { return dir_.Join("w" + std::to_string(i)); }

@@ -12,8 +12,10 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 }  // namespace
 
-grpc::Status ControlService::StartRanks(grpc::ServerContext*, const v1::StartRanksRequest* request,
+grpc::Status ControlService::StartRanks(grpc::ServerContext* context,
+                                        const v1::StartRanksRequest* request,
                                         v1::StartRanksResponse*) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   if (request->job_id().empty() || request->attempt() < 1 || request->ranks().empty() ||
       request->world_size() < 1 || request->rendezvous().empty()) {
     return {grpc::StatusCode::INVALID_ARGUMENT,
@@ -22,8 +24,10 @@ grpc::Status ControlService::StartRanks(grpc::ServerContext*, const v1::StartRan
   return ToGrpc(supervisor_->Start(*request));
 }
 
-grpc::Status ControlService::StopRanks(grpc::ServerContext*, const v1::StopRanksRequest* request,
+grpc::Status ControlService::StopRanks(grpc::ServerContext* context,
+                                       const v1::StopRanksRequest* request,
                                        v1::StopRanksResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   spdlog::info("stopping {} attempt {}: {}", request->job_id(), request->attempt(),
                request->reason());
   for (v1::RankState& s : supervisor_->Stop(request->job_id(), request->attempt(),
@@ -33,8 +37,10 @@ grpc::Status ControlService::StopRanks(grpc::ServerContext*, const v1::StopRanks
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::ReadLog(grpc::ServerContext*, const v1::ReadLogRequest* request,
+grpc::Status ControlService::ReadLog(grpc::ServerContext* context,
+                                     const v1::ReadLogRequest* request,
                                      v1::ReadLogResponse* response) {
+  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
   absl::StatusOr<v1::ReadLogResponse> r = supervisor_->ReadLog(*request);
   if (!r.ok()) return ToGrpc(r.status());
   *response = *std::move(r);

@@ -15,8 +15,9 @@ constexpr milliseconds kMaxBackoff{5000};
 
 }  // namespace
 
-CoordinatorLink::CoordinatorLink(std::string coordinator, v1::WorkerInfo info,
-                                 RankSupervisor* supervisor, milliseconds stop_grace)
+CoordinatorLink::CoordinatorLink(std::string coordinator, const rpc::Security& security,
+                                 v1::WorkerInfo info, RankSupervisor* supervisor,
+                                 milliseconds stop_grace)
     : coordinator_(std::move(coordinator)),
       info_(std::move(info)),
       supervisor_(supervisor),
@@ -27,13 +28,14 @@ CoordinatorLink::CoordinatorLink(std::string coordinator, v1::WorkerInfo info,
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Reconnect quickly after a coordinator restart.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  stub_ = v1::WorkerRegistry::NewStub(
-      grpc::CreateCustomChannel(coordinator_, grpc::InsecureChannelCredentials(), args));
+  stub_ = v1::WorkerRegistry::NewStub(rpc::MakeChannel(coordinator_, security, args));
 }
 
 CoordinatorLink::~CoordinatorLink() { Stop(); }
 
-void CoordinatorLink::Start() { thread_ = std::thread([this] { Run(); }); }
+void CoordinatorLink::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void CoordinatorLink::Stop() {
   {
@@ -60,9 +62,10 @@ bool CoordinatorLink::Register(milliseconds* interval) {
   v1::RegisterWorkerResponse response;
   const grpc::Status s = stub_->Register(&context, request, &response);
   if (!s.ok()) {
-    spdlog::warn("registering with the coordinator at {}: {} (retrying; is spindle-coordinator "
-                 "running there? see --coordinator)",
-                 coordinator_, s.error_message());
+    spdlog::warn(
+        "registering with the coordinator at {}: {} (retrying; is spindle-coordinator "
+        "running there? see --coordinator)",
+        coordinator_, s.error_message());
     return false;
   }
   *interval = milliseconds(std::max<int64_t>(100, response.heartbeat_interval_ms()));
@@ -90,9 +93,8 @@ void CoordinatorLink::Beat(milliseconds interval) {
                    stop.attempt());
       // Off this thread: the grace period must not delay heartbeats.
       std::lock_guard<std::mutex> lock(mu_);
-      stoppers_.emplace_back([this, stop] {
-        supervisor_->Stop(stop.job_id(), stop.attempt(), stop_grace_);
-      });
+      stoppers_.emplace_back(
+          [this, stop] { supervisor_->Stop(stop.job_id(), stop.attempt(), stop_grace_); });
     }
     if (reply.reregister()) {
       spdlog::info("the coordinator asks {} to register again", info_.worker_id());

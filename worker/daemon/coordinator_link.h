@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/rpc/security.h"
 #include "spindle/v1/worker.grpc.pb.h"
 #include "worker/daemon/rank_supervisor.h"
 
@@ -21,8 +22,8 @@ namespace spindle::worker {
 
 class CoordinatorLink {
  public:
-  CoordinatorLink(std::string coordinator, v1::WorkerInfo info, RankSupervisor* supervisor,
-                  std::chrono::milliseconds stop_grace);
+  CoordinatorLink(std::string coordinator, const rpc::Security& security, v1::WorkerInfo info,
+                  RankSupervisor* supervisor, std::chrono::milliseconds stop_grace);
   ~CoordinatorLink();  // Stop()
 
   void Start();

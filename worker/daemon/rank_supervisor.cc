@@ -99,6 +99,7 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
     o.stdout_path = rank->log_path;
     o.stderr_to_stdout = true;
     o.cwd = cwd;
+    o.env = options_.env;
     if (options_.cuda) o.env.push_back(absl::StrCat("CUDA_VISIBLE_DEVICES=", rd.device()));
     absl::StatusOr<proc::Subprocess> child = proc::Subprocess::Spawn(o);
     if (!child.ok()) {

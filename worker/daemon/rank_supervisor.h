@@ -27,6 +27,7 @@ struct SupervisorOptions {
   // rank sizes its thread pool as if this many times its worker's ranks ran.
   double core_share = 1;
   int log_tail_lines = 12;  // sent with a failed rank's exit
+  std::vector<std::string> env;  // extra "NAME=value" for every rank (security files)
 };
 
 class RankSupervisor {

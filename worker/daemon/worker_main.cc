@@ -21,6 +21,8 @@
 #include "common/config/units.h"
 #include "common/proc/signals.h"
 #include "common/proc/subprocess.h"
+#include "common/rpc/security_flags.h"
+#include "common/rpc/token_check.h"
 #include "spdlog/spdlog.h"
 #include "worker/daemon/control_service.h"
 #include "worker/daemon/coordinator_link.h"
@@ -48,9 +50,15 @@ ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
 namespace spindle {
 namespace {
 
-const std::vector<std::string> kFlags = {
-    "coordinator", "listen",     "advertise_host", "name",     "cpu_slots",       "cpu_cores",      "work_dir",
-    "trainer",     "stop_grace", "intra_node_gbps", "inter_node_gbps", "log_level"};
+std::vector<std::string> Flags() {
+  std::vector<std::string> names = {
+      "coordinator", "listen",          "advertise_host",  "name",
+      "cpu_slots",   "cpu_cores",       "work_dir",        "trainer",
+      "stop_grace",  "intra_node_gbps", "inter_node_gbps", "log_level"};
+  const std::vector<std::string>& security = rpc::SecurityFlagNames();
+  names.insert(names.end(), security.begin(), security.end());
+  return names;
+}
 
 int Fail(const std::string& message) {
   std::cerr << "spindle-worker: " << message << std::endl;
@@ -65,8 +73,8 @@ int Run() {
 
   std::string trainer = absl::GetFlag(FLAGS_trainer);
   if (trainer.empty()) {
-    trainer = (std::filesystem::path(proc::SelfExecutable()).parent_path() / "spindle-trainer")
-                  .string();
+    trainer =
+        (std::filesystem::path(proc::SelfExecutable()).parent_path() / "spindle-trainer").string();
   }
   if (access(trainer.c_str(), X_OK) != 0) {
     return Fail(absl::StrCat("trainer ", trainer,
@@ -90,18 +98,23 @@ int Run() {
   if (cores == 0) cores = host_cores;
   if (!cuda) devices = worker::CpuSlots(std::max(1, slots), cores);
 
+  absl::StatusOr<rpc::Security> security = rpc::SecurityFromFlags();
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+
   worker::SupervisorOptions so;
+  // Ranks reach the coordinator's rendezvous with this daemon's files.
+  so.env = rpc::EnvironmentFor(security->files);
   so.work_dir = work_dir;
   so.trainer = trainer;
   so.cuda = cuda;
   so.core_share = cuda ? 1.0 : static_cast<double>(host_cores) / cores;
   worker::RankSupervisor supervisor(so);
-  worker::ControlService control(&supervisor);
+  worker::ControlService control(&supervisor, rpc::TokenCheck(security->token));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), rpc::ServerCredentials(*security), &port);
   builder.RegisterService(&control);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -124,10 +137,12 @@ int Run() {
   info.set_inter_node_bandwidth((inter > 0 ? inter : cuda ? 50 : 1) * 1e9);
   info.set_version("0.1.0");
 
-  worker::CoordinatorLink link(absl::GetFlag(FLAGS_coordinator), info, &supervisor, *grace);
+  worker::CoordinatorLink link(absl::GetFlag(FLAGS_coordinator), *security, info, &supervisor,
+                               *grace);
   link.Start();
-  spdlog::info("spindle-worker {} serving on port {} with {} {} device(s); work dir {}", name,
-               port, info.devices_size(), cuda ? "cuda" : "cpu", work_dir);
+  spdlog::info("spindle-worker {} serving on port {} with {} {} device(s); work dir {}; {}", name,
+               port, info.devices_size(), cuda ? "cuda" : "cpu", work_dir,
+               rpc::Describe(*security));
 
   int sig = 0;
   while ((sig = proc::WaitForTerminationSignal(std::chrono::seconds(1))) == 0) {
@@ -149,7 +164,8 @@ int main(int argc, char** argv) {
   spindle::proc::BlockTerminationSignals();
   if (!spindle::config::ParseDaemonCommandLine(
           argc, argv, "spindle-worker",
-          "spindle-worker [--config FILE] [--coordinator HOST:PORT] [--cpu_slots N] ...", spindle::kFlags)) {
+          "spindle-worker [--config FILE] [--coordinator HOST:PORT] [--cpu_slots N] ...",
+          spindle::Flags())) {
     return 2;
   }
   return spindle::Run();

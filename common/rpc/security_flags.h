@@ -1,0 +1,18 @@
+// The security flags every daemon takes (--token_file, --tls_cert,
+// --tls_key, --tls_ca, --tls_client_auth), defined once for both.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/rpc/security.h"
+
+namespace spindle::rpc {
+
+// Their names, for config files (common/config/daemon_file.h).
+const std::vector<std::string>& SecurityFlagNames();
+
+// Loads what the flags name; errors name the flag and file.
+absl::StatusOr<Security> SecurityFromFlags();
+
+}  // namespace spindle::rpc
