@@ -11,6 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
   libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
+  clang libclang-rt-14-dev openssl
 )
 
 missing=()

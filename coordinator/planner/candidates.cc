@@ -75,10 +75,13 @@ std::string LoserVerdict(const Scored& alt, const Scored& best) {
       {"ulysses", "Ulysses all-to-all"}, {"ring", "ring traffic"}, {"dp", "gradient all-reduce"},
       {"params", "weight all-gather"}};
   for (const auto& [group, name] : groups) {
+    // Only traffic the loser has can be why it lost (a group it lacks can
+    // still "grow" past a negative compute difference).
+    const TrafficEstimate* t = Find(alt.c, group);
+    if (t == nullptr) continue;
     const double grew = ExposedPerSeq(alt, group) - ExposedPerSeq(best, group);
     if (grew <= worst) continue;
     worst = grew;
-    const TrafficEstimate* t = Find(alt.c, group);
     reason = absl::StrCat("exposed ", name, t->inter_node ? " crosses nodes" : " inside a node");
   }
   return absl::StrCat(Percent(slower), " slower: ", reason);

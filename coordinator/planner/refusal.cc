@@ -58,6 +58,12 @@ std::string Available(const MemoryEstimate& m, const CostModelOptions& cost) {
 
 std::string Binding(const Evaluation& e, const CostModelOptions& cost) {
   if (!e.no_nodes.empty()) return e.no_nodes;
+  // Every degree set was ruled out before pricing (e.g. by the batch); the
+  // notes say by what.
+  if (e.candidates.empty()) {
+    return e.notes.empty() ? "no degrees satisfy the spec's parallel and data settings"
+                           : absl::StrJoin(e.notes, "; ");
+  }
   if (const Candidate* c = SmallestOverMemory(e.candidates)) {
     return absl::StrCat("device memory: the smallest candidate, ", Describe(*c), ", needs ",
                         GiB(c->memory.total), " per device (", Breakdown(c->memory), "), ",

@@ -42,7 +42,9 @@ void Terminate(proc::Subprocess& p, std::chrono::milliseconds grace) {
 LocalCluster::LocalCluster(ClusterBinaries bins) : bins_(std::move(bins)) {}
 
 LocalCluster::~LocalCluster() {
-  for (proc::Subprocess& w : workers_) Terminate(w, 20s);
+  for (std::optional<proc::Subprocess>& w : workers_) {
+    if (w) Terminate(*w, 20s);
+  }
   if (coordinator_) Terminate(*coordinator_, 20s);
 }
 
@@ -93,23 +95,51 @@ proc::ExitStatus LocalCluster::StopCoordinator() {
   return s;
 }
 
+bool LocalCluster::SpawnWorker(int i) {
+  proc::SpawnOptions o;
+  o.program = bins_.worker;
+  const std::string name = "w" + std::to_string(i);
+  o.args = {"--coordinator", absl::StrCat("127.0.0.1:", port_), "--listen", "127.0.0.1:0",
+            "--name",        name,        "--cpu_slots", std::to_string(slots_), "--cpu_cores", "1",
+            "--work_dir",    WorkerDir(i), "--stop_grace", "5s"};
+  o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
+  o.stdout_path = LogOf(name);
+  o.stderr_to_stdout = true;
+  if (std::filesystem::exists(o.stdout_path)) {
+    std::filesystem::rename(o.stdout_path, o.stdout_path + ".1");
+  }
+  absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
+  if (!p.ok()) {
+    std::cerr << p.status() << std::endl;
+    return false;
+  }
+  if (static_cast<int>(workers_.size()) <= i) workers_.resize(i + 1);
+  workers_[i].emplace(*std::move(p));
+  return true;
+}
+
+void LocalCluster::KillCoordinator() {
+  if (!coordinator_) return;
+  coordinator_->Signal(SIGKILL);
+  proc::ExitStatus s;
+  while (!coordinator_->Poll(&s)) std::this_thread::sleep_for(10ms);
+  coordinator_.reset();
+}
+
+void LocalCluster::KillWorker(int i) {
+  if (!workers_[i]) return;
+  workers_[i]->Signal(SIGKILL);
+  proc::ExitStatus s;
+  while (!workers_[i]->Poll(&s)) std::this_thread::sleep_for(10ms);
+  workers_[i].reset();
+}
+
+bool LocalCluster::RestartWorker(int i) { return SpawnWorker(i); }
+
 bool LocalCluster::StartWorkers(int count, int slots) {
+  slots_ = slots;
   for (int i = 0; i < count; ++i) {
-    proc::SpawnOptions o;
-    o.program = bins_.worker;
-    const std::string name = "w" + std::to_string(i);
-    o.args = {"--coordinator", absl::StrCat("127.0.0.1:", port_), "--listen", "127.0.0.1:0",
-              "--name",        name,        "--cpu_slots", std::to_string(slots), "--cpu_cores", "1",
-              "--work_dir",    WorkerDir(i), "--stop_grace", "5s"};
-    o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
-    o.stdout_path = LogOf(name);
-    o.stderr_to_stdout = true;
-    absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
-    if (!p.ok()) {
-      std::cerr << p.status() << std::endl;
-      return false;
-    }
-    workers_.push_back(*std::move(p));
+    if (!SpawnWorker(i)) return false;
   }
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -38,6 +38,13 @@ class LocalCluster {
   // waits until the coordinator lists them all alive.
   bool StartWorkers(int count, int slots);
 
+  // Chaos: SIGKILL (no chance to clean up) and wait for the process to go.
+  void KillCoordinator();
+  void KillWorker(int i);
+  // Starts worker i again with the same name, slots and directory.
+  bool RestartWorker(int i);
+  int num_workers() const { return static_cast<int>(workers_.size()); }
+
   // Runs `spindle ARGS... --coordinator 127.0.0.1:PORT` from the temp dir.
   CliResult Cli(std::vector<std::string> args,
                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
@@ -57,8 +64,11 @@ class LocalCluster {
   ClusterBinaries bins_;
   TempDir dir_;
   int port_ = 0;
+  bool SpawnWorker(int i);
+
   std::optional<proc::Subprocess> coordinator_;
-  std::vector<proc::Subprocess> workers_;
+  std::vector<std::optional<proc::Subprocess>> workers_;
+  int slots_ = 0;
 };
 
 }  // namespace spindle::testing

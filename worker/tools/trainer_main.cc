@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/load.h"
 #include "common/data/token_source.h"
+#include "common/proc/parent_watch.h"
 #include "common/proc/subprocess.h"
 #include "worker/train/job_options.h"
 #include "worker/train/run_rank.h"
@@ -107,6 +108,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
 }
 
 int RunOneRank(const config::JobSpec& spec, const Args& a) {
+  // A rank dies with its launcher (worker daemon or local runner).
+  proc::ExitWithParent();
   train::RankRunOptions o;
   o.rank = a.rank;
   o.world = a.world;

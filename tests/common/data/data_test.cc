@@ -89,8 +89,8 @@ TEST_F(DataFileTest, UnreadableFileIsPermissionDenied) {
 }
 
 TEST_F(DataFileTest, SizeMustBeAWholeNumberOfTokens) {
-  std::vector<uint8_t> bytes(1001, 1);
-  const std::string path = Write("x.bin", bytes.data(), bytes.size());
+  std::vector<uint8_t> bytes(1002, 1);
+  const std::string path = Write("x.bin", bytes.data(), 1001);
   auto f = TokenFile::Open(path, Uint16(1000, 4));
   ASSERT_FALSE(f.ok());
   EXPECT_THAT(Message(f.status()),

@@ -88,6 +88,20 @@ TEST(PlanTest, MemoryRefusalSaysWhenOnlyChangesTogetherFit) {
   EXPECT_THAT(message, ::testing::Not(HasSubstr("alone take")));
 }
 
+// Found by the planner fuzzer: when the batch rules out every degree set
+// there is no candidate at all, and the refusal says why instead of reading
+// a candidate that does not exist.
+TEST(PlanTest, BatchThatRulesOutEveryDegreeIsExplained) {
+  const std::string message =
+      Refusal(Job({"data.global_batch_seqs=3", "parallel.dp=auto", "parallel.sp.ulysses=1",
+                   "parallel.sp.ring=2", "resources.nodes.max=1",
+                   "resources.devices_per_node=4"}),
+              Cpus(1, 4));
+  EXPECT_THAT(message, HasSubstr("dp 2 not considered: data.global_batch_seqs 3 is not a "
+                                 "multiple of dp × micro_batch_seqs"));
+  EXPECT_THAT(message, HasSubstr("nearest change: "));
+}
+
 TEST(PlanTest, RefusesWithoutNodesOfTheDeviceKind) {
   EXPECT_THAT(Refusal(Job({"resources.device=cuda"}), Cpus(2, 2)),
               HasSubstr("resources.device: cuda but the inventory has no node with free cuda "
