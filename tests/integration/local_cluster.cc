@@ -53,8 +53,11 @@ bool LocalCluster::StartCoordinator() {
   std::filesystem::remove(port_file);
   proc::SpawnOptions o;
   o.program = bins_.coordinator;
-  o.args = {"--listen", absl::StrCat("127.0.0.1:", port_), "--state_dir", dir_.Join("state"),
-            "--port_file", port_file, "--worker_lease", "5s", "--stop_grace", "5s"};
+  o.args = {"--listen",       absl::StrCat("127.0.0.1:", port_),
+            "--state_dir",    dir_.Join("state"),
+            "--port_file",    port_file,
+            "--worker_lease", "5s",
+            "--stop_grace",   "5s"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
   o.args.insert(o.args.end(), coordinator_args.begin(), coordinator_args.end());
   o.stdout_path = LogOf("coordinator");
@@ -99,9 +102,13 @@ bool LocalCluster::SpawnWorker(int i) {
   proc::SpawnOptions o;
   o.program = bins_.worker;
   const std::string name = "w" + std::to_string(i);
-  o.args = {"--coordinator", absl::StrCat("127.0.0.1:", port_), "--listen", "127.0.0.1:0",
-            "--name",        name,        "--cpu_slots", std::to_string(slots_), "--cpu_cores", "1",
-            "--work_dir",    WorkerDir(i), "--stop_grace", "5s"};
+  o.args = {"--coordinator", absl::StrCat("127.0.0.1:", port_),
+            "--listen",      "127.0.0.1:0",
+            "--name",        name,
+            "--cpu_slots",   std::to_string(slots_),
+            "--cpu_cores",   "1",
+            "--work_dir",    WorkerDir(i),
+            "--stop_grace",  "5s"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
   o.stdout_path = LogOf(name);
   o.stderr_to_stdout = true;

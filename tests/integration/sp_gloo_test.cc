@@ -117,5 +117,44 @@ TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
   }
 }
 
+// A rank that stops answering (SIGSTOP: alive, connections open, silent)
+// inside the ring: its neighbours hit the collective timeout naming it, the
+// others lose a neighbour; every survivor exits with an error instead of
+// hanging, within a few timeouts (the failure travels the ring).
+TEST(SpGlooFailureTest, ASilentRankMakesEverySurvivorFailWithinTheTimeout) {
+  constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
+  TempDir dir;
+  RankProcessOptions options{
+      SPINDLE_SP_DEMO_BIN,
+      kWorld,
+      dir.path(),
+      {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4", "--kv_heads=1",
+       "--head_dim=32", "--iterations=100000", "--timeout_s=" + std::to_string(kTimeoutS)}};
+  auto procs = RankProcesses::Start(options);
+  ASSERT_TRUE(procs.ok()) << procs.status();
+  const auto start = std::chrono::steady_clock::now();
+  while (!LogsContain(dir, kWorld, "groups formed") &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(LogsContain(dir, kWorld, "groups formed")) << "ranks never formed their groups";
+  std::this_thread::sleep_for(milliseconds(1500));
+  (*procs)->Kill(kVictim, SIGSTOP);
+
+  // The silent rank never exits: Wait SIGKILLs it at the deadline, by which
+  // every survivor must have failed on its own.
+  const std::vector<RankExit> exits = (*procs)->Wait(milliseconds(3 * kTimeoutS * 1000 + 5000));
+  EXPECT_TRUE(exits[kVictim].killed_at_deadline) << exits[kVictim].Describe();
+  bool someone_named_it = false;
+  for (const RankExit& e : exits) {
+    if (e.rank == kVictim) continue;
+    EXPECT_FALSE(e.killed_at_deadline) << "survivor hung: " << e.Describe();
+    EXPECT_TRUE(e.exited && e.exit_code != 0) << e.Describe();
+    someone_named_it |= e.log.find("world rank " + std::to_string(kVictim)) != std::string::npos &&
+                        e.log.find("within 3") != std::string::npos;
+  }
+  EXPECT_TRUE(someone_named_it) << "no survivor's error names the silent rank and the timeout";
+}
+
 }  // namespace
 }  // namespace spindle
