@@ -159,6 +159,7 @@ const std::vector<Verb>& VerbTable() {
       {"status", "JOB", "one job: state, attempt, progress, plan, checkpoint, root cause", {}},
       {"list", "", "jobs, newest first", {"--state", "--limit"}},
       {"watch", "JOB", "follow a job's events and progress until it ends", {}},
+      {"events", "JOB", "the job's event timeline: states, attempts, failures, checkpoints", {}},
       {"logs", "JOB", "rank logs of a job", {"--rank", "--attempt", "--follow", "--tail"}},
       {"cancel", "JOB", "stop a job", {"--reason"}},
       {"wait", "JOB", "block until the job ends; the exit code mirrors its state", {"--timeout"}},

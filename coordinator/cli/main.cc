@@ -21,6 +21,7 @@ VerbFn FindVerbFn(const std::string& verb) {
   static const std::pair<const char*, VerbFn> kVerbs[] = {
       {"validate", RunValidate}, {"plan", RunPlan}, {"submit", RunSubmit},
       {"status", RunStatus},     {"list", RunList}, {"watch", RunWatch},
+      {"events", RunEvents},
       {"wait", RunWait},         {"logs", RunLogs}, {"cancel", RunCancel},
       {"workers", RunWorkers},
   };

@@ -164,6 +164,19 @@ std::string StatusText(const v1::Job& job, absl::TimeZone tz, absl::Time now) {
   rows.emplace_back("checkpoint", job.last_checkpoint().empty() ? "-" : job.last_checkpoint());
   if (!job.export_dir().empty()) rows.emplace_back("export", job.export_dir());
   if (!job.message().empty()) rows.emplace_back("message", job.message());
+  // One line per attempt that ended early: when, what kind, the first line
+  // of the cause (the log tail is in `message` and in -o json).
+  std::vector<std::string> failures;
+  for (const v1::Failure& f : job.failures()) {
+    const std::string kind = f.kind() == v1::USER             ? "user error"
+                             : f.kind() == v1::HANG           ? "hang"
+                             : f.kind() == v1::INFRASTRUCTURE ? "infrastructure"
+                                                              : "unknown";
+    const std::string cause = f.cause().substr(0, f.cause().find('\n'));
+    failures.push_back(absl::StrCat("attempt ", f.attempt(), " at ", Time(f.time_ms(), tz), " (",
+                                    kind, "): ", cause));
+  }
+  if (!failures.empty()) rows.emplace_back("failures", absl::StrJoin(failures, "\n"));
 
   std::string out;
   for (const auto& [key, value] : rows) {

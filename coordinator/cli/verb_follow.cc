@@ -75,6 +75,27 @@ int RunWatch(const Options& o, Io& io) {
   return FollowJob(client, follow, o, io);
 }
 
+int RunEvents(const Options& o, Io& io) {
+  Client client(ClientFor(o));
+  absl::StatusOr<v1::Job> job = client.GetJob(o.operands[0]);
+  if (!job.ok()) return Fail(job.status(), io);
+  v1::WatchJobRequest request;
+  request.set_job_id(job->id());
+  request.set_stored_only(true);
+  std::vector<v1::JobEvent> events;
+  const absl::Status s = client.WatchJob(request, absl::Now() + absl::Seconds(30),
+                                         [&](const v1::JobEvent& e) { events.push_back(e); });
+  if (!s.ok()) return Fail(s, io);
+  for (const v1::JobEvent& e : events) {
+    if (o.output == OutputFormat::kJson) {
+      if (int rc = PrintJson(e, io); rc != kExitOk) return rc;
+      continue;
+    }
+    io.out << EventLine(e, job->id(), io.tz) << "\n";
+  }
+  return kExitOk;
+}
+
 int RunWait(const Options& o, Io& io) {
   Client client(ClientFor(o));
   absl::StatusOr<v1::Job> job = client.GetJob(o.operands[0]);

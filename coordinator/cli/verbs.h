@@ -24,6 +24,7 @@ int RunSubmit(const Options& o, Io& io);
 int RunStatus(const Options& o, Io& io);
 int RunList(const Options& o, Io& io);
 int RunWatch(const Options& o, Io& io);
+int RunEvents(const Options& o, Io& io);
 int RunWait(const Options& o, Io& io);
 int RunLogs(const Options& o, Io& io);
 int RunCancel(const Options& o, Io& io);

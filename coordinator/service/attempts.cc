@@ -48,8 +48,9 @@ void JobManager::Tick() {
     spdlog::warn("worker {} lost: no heartbeat for {}", lost, Seconds(options_.worker_lease));
     for (auto& e : jobs_) {
       if (e->attempt.active && e->attempt.workers.count(lost)) {
-        FailAttempt(*e, absl::StrCat("worker ", lost, " lost: no heartbeat for ",
-                                     Seconds(options_.worker_lease)));
+        FailAttempt(*e, v1::INFRASTRUCTURE,
+                    absl::StrCat("worker ", lost, " lost: no heartbeat for ",
+                                 Seconds(options_.worker_lease)));
       }
     }
   }
@@ -58,9 +59,10 @@ void JobManager::Tick() {
     if (!a.active || e->job.state() != v1::RUNNING) continue;
     const milliseconds hang = e->spec.fault_tolerance.hang_timeout;
     if (now - a.last_step_time > hang) {
-      FailAttempt(*e, absl::StrCat("no training step for ", Seconds(hang),
-                                   " (fault_tolerance.hang_timeout) after step ", a.last_step,
-                                   " while every rank was alive"));
+      FailAttempt(*e, v1::HANG,
+                  absl::StrCat("no training step for ", Seconds(hang),
+                               " (fault_tolerance.hang_timeout) after step ", a.last_step,
+                               " while every rank was alive"));
     }
   }
   // FIFO with all-or-nothing placement: only the oldest waiting job may take
@@ -128,8 +130,8 @@ void JobManager::TryPlace(Entry& e) {
       req.set_attempt(a.number);
       req.set_spec_yaml(spec_yaml);
       req.set_world_size(a.plan.world());
-      req.set_rendezvous(absl::StrCat("grpc://", options_.rendezvous_target, "/", e.job.id(), "/",
-                                      a.number));
+      req.set_rendezvous(
+          absl::StrCat("grpc://", options_.rendezvous_target, "/", e.job.id(), "/", a.number));
       req.set_working_dir(e.job.working_dir());
       stubs[r.worker] = pool_.Find(r.worker)->control;
     }
@@ -141,15 +143,13 @@ void JobManager::TryPlace(Entry& e) {
   for (auto& [worker, req] : requests) req.set_peak_flops_per_rank(peak_per_rank);
   rendezvous_->Open(e.job.id(), a.number);
   SetState(e, v1::PLANNING,
-           absl::StrFormat("attempt %d of %d: dp %d × ulysses %d × ring %d on %s",
-                           a.number, 1 + e.job.max_restarts(), a.plan.chosen.dp,
-                           a.plan.chosen.ulysses, a.plan.chosen.ring,
-                           absl::StrJoin(a.workers, ", ")));
+           absl::StrFormat("attempt %d of %d: dp %d × ulysses %d × ring %d on %s", a.number,
+                           1 + e.job.max_restarts(), a.plan.chosen.dp, a.plan.chosen.ulysses,
+                           a.plan.chosen.ring, absl::StrJoin(a.workers, ", ")));
 
   Entry* entry = &e;
   const milliseconds rpc_timeout = options_.rpc_timeout;
-  Async([this, entry, key, requests = std::move(requests), stubs = std::move(stubs),
-         rpc_timeout] {
+  Async([this, entry, key, requests = std::move(requests), stubs = std::move(stubs), rpc_timeout] {
     std::string failure;
     for (const auto& [worker, req] : requests) {
       grpc::ClientContext context;
@@ -157,8 +157,7 @@ void JobManager::TryPlace(Entry& e) {
       v1::StartRanksResponse response;
       const grpc::Status s = stubs.at(worker)->StartRanks(&context, req, &response);
       if (!s.ok()) {
-        failure = absl::StrCat("could not start ranks on worker ", worker, ": ",
-                               s.error_message());
+        failure = absl::StrCat("could not start ranks on worker ", worker, ": ", s.error_message());
         break;
       }
     }
@@ -166,11 +165,11 @@ void JobManager::TryPlace(Entry& e) {
     Entry& e = *entry;
     if (!e.attempt.active || e.attempt.number != key.second) return;
     if (!failure.empty()) {
-      FailAttempt(e, failure);
+      FailAttempt(e, v1::INFRASTRUCTURE, failure);
     } else if (e.job.state() == v1::PLANNING) {
-      SetState(e, v1::RUNNING,
-               absl::StrCat("attempt ", key.second, ": ", e.attempt.plan.world(),
-                            " ranks started"));
+      SetState(
+          e, v1::RUNNING,
+          absl::StrCat("attempt ", key.second, ": ", e.attempt.plan.world(), " ranks started"));
     }
   });
 }
@@ -200,9 +199,10 @@ void JobManager::StopAttempt(Entry& e, const std::string& reason) {
       v1::StopRanksResponse response;
       const grpc::Status s = stub->StopRanks(&context, req, &response);
       if (!s.ok()) {
-        spdlog::warn("stopping {} attempt {} on worker {}: {}; its devices stay busy until it "
-                     "reports them free",
-                     key.first, key.second, worker, s.error_message());
+        spdlog::warn(
+            "stopping {} attempt {} on worker {}: {}; its devices stay busy until it "
+            "reports them free",
+            key.first, key.second, worker, s.error_message());
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -211,22 +211,40 @@ void JobManager::StopAttempt(Entry& e, const std::string& reason) {
   });
 }
 
-void JobManager::FailAttempt(Entry& e, const std::string& cause) {
+void JobManager::FailAttempt(Entry& e, v1::FailureKind kind, const std::string& cause) {
+  v1::Failure f;
+  f.set_kind(kind);
+  f.set_cause(cause);
+  f.set_rank(-1);
+  FailAttempt(e, std::move(f));
+}
+
+void JobManager::FailAttempt(Entry& e, v1::Failure f) {
   if (!e.attempt.active) return;
+  const std::string cause = f.cause();
+  f.set_attempt(e.job.attempt());
+  f.set_time_ms(NowMillis());
+  const bool user = f.kind() == v1::USER;
+  *e.job.add_failures() = std::move(f);
   StopAttempt(e, cause);
   const int attempts = 1 + e.job.max_restarts();
-  if (e.job.attempt() < attempts && !shutting_down_) {
+  if (e.job.attempt() < attempts && !shutting_down_ && !user) {
     const milliseconds backoff = e.spec.fault_tolerance.backoff;
     e.restart_at = Clock::now() + backoff;
     SetState(e, v1::RESTARTING,
              absl::StrCat("attempt ", e.job.attempt(), " failed: ", cause, "; attempt ",
                           e.job.attempt() + 1, " of ", attempts, " starts in ", Seconds(backoff),
                           " from the newest checkpoint"));
+  } else if (user) {
+    SetState(e, v1::FAILED,
+             absl::StrCat(cause,
+                          " (a user error: the spec or data is wrong, so the job is not "
+                          "restarted; fix it and submit again)"));
   } else {
     SetState(e, v1::FAILED,
              absl::StrCat(cause, e.job.attempt() > 1
-                                     ? absl::StrCat(" (attempt ", e.job.attempt(), " of ",
-                                                    attempts, "; no restarts left)")
+                                     ? absl::StrCat(" (attempt ", e.job.attempt(), " of ", attempts,
+                                                    "; no restarts left)")
                                      : ""));
   }
 }
@@ -301,10 +319,20 @@ void JobManager::OnRankState(Entry& e, const std::string& worker, const v1::Rank
   }
   if (r.phase() != v1::RankState::EXITED) return;
   if (r.exit_code() != 0 || r.signal() != 0) {
+    v1::Failure f;
+    // The trainer exits 2 for a bad spec, data or usage (worker/tools/trainer_main.cc).
+    f.set_kind(r.signal() == 0 && r.exit_code() == 2 ? v1::USER : v1::INFRASTRUCTURE);
+    f.set_rank(r.rank());
+    f.set_worker(worker);
+    f.set_device(r.device());
+    f.set_exit_code(r.exit_code());
+    f.set_signal(r.signal());
+    f.set_log_tail(r.log_tail());
     std::string cause = absl::StrCat("rank ", r.rank(), " on worker ", worker, " (device ",
                                      r.device(), ") ", DescribeExit(r));
     if (!r.log_tail().empty()) absl::StrAppend(&cause, "; last lines of its log:\n", r.log_tail());
-    FailAttempt(e, cause);
+    f.set_cause(cause);
+    FailAttempt(e, std::move(f));
     return;
   }
   for (const auto& [rank, other] : e.attempt.ranks) {
@@ -318,8 +346,7 @@ void JobManager::OnProgress(Entry& e, const v1::RankProgress& p) {
   v1::Progress& prog = *e.job.mutable_progress();
   if (!p.checkpoint().empty() && p.checkpoint() != e.job.last_checkpoint()) {
     e.job.set_last_checkpoint(p.checkpoint());
-    AddEvent(e, v1::JobEvent::INFO,
-             absl::StrCat("checkpoint committed: ", p.checkpoint()));
+    AddEvent(e, v1::JobEvent::INFO, absl::StrCat("checkpoint committed: ", p.checkpoint()));
   }
   if (p.step() <= a.last_step && a.last_step > 0) return;
   const bool first_of_job = prog.step() == 0 && prog.first_loss() == 0;

@@ -67,6 +67,12 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
     if (s == v1::PLANNING || s == v1::RUNNING || s == v1::RESTARTING) {
       // Workers stop the ranks of this attempt when they report them (fencing).
       entry.restart_at = Clock::now();
+      v1::Failure* f = entry.job.add_failures();
+      f->set_attempt(entry.job.attempt());
+      f->set_time_ms(NowMillis());
+      f->set_kind(v1::INFRASTRUCTURE);
+      f->set_rank(-1);
+      f->set_cause("the coordinator restarted during the attempt");
       m->SetState(entry, v1::RESTARTING,
                   absl::StrCat("the coordinator restarted during attempt ", entry.job.attempt(),
                                "; the next attempt resumes from the newest checkpoint"));
@@ -341,7 +347,8 @@ v1::RegisterWorkerResponse JobManager::RegisterWorker(const v1::WorkerInfo& info
     for (auto& e : jobs_) {
       if (e->attempt.active && e->attempt.workers.count(info.worker_id())) {
         FailAttempt(
-            *e, absl::StrCat("worker ", info.worker_id(), " restarted; the ranks it ran are gone"));
+            *e, v1::INFRASTRUCTURE,
+            absl::StrCat("worker ", info.worker_id(), " restarted; the ranks it ran are gone"));
       }
     }
   }

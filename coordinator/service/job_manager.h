@@ -110,7 +110,11 @@ class JobManager {
   void Persist(Entry& e);
   void Tick();
   void TryPlace(Entry& e);
-  void FailAttempt(Entry& e, const std::string& cause);
+  // Ends the attempt for `f` (kind, cause and what is known of the culprit):
+  // records it in the job, then restarts with backoff while attempts remain,
+  // except for USER failures, which a restart would only repeat.
+  void FailAttempt(Entry& e, v1::Failure f);
+  void FailAttempt(Entry& e, v1::FailureKind kind, const std::string& cause);
   void StopAttempt(Entry& e, const std::string& reason);  // async stop, then release
   void Succeed(Entry& e);
   void OnRankState(Entry& e, const std::string& worker, const v1::RankState& r);

@@ -118,6 +118,7 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
     for (const v1::JobEvent& e : change->events) {
       if (!writer->Write(e)) return grpc::Status::CANCELLED;
     }
+    if (request->stored_only()) return grpc::Status::OK;
     if (change->progress_changed && change->job.progress().step() > 0) {
       v1::JobEvent e;
       e.set_seq(seq);

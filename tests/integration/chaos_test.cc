@@ -190,6 +190,15 @@ TEST(ChaosTest, JobsSurviveKilledRanksWorkersAndCoordinatorWithIdenticalWeights)
       << "the weights after chaos differ from the uninterrupted run's";
   EXPECT_FALSE(Slurp(cluster.dir().Join("calm/export/model.safetensors")).empty());
 
+  // Every failure was the infrastructure's (a user error would have ended the
+  // job), each named in the job's failure list.
+  const json final_status = Status(cluster, id);
+  ASSERT_TRUE(final_status.contains("failures")) << final_status.dump(2);
+  for (const json& f : final_status["failures"]) {
+    EXPECT_EQ(f.value("kind", ""), "INFRASTRUCTURE") << f.dump();
+    EXPECT_FALSE(f.value("cause", "").empty()) << f.dump();
+  }
+
   // Each kill made while RUNNING ended its attempt within the lease.
   const std::vector<v1::JobEvent> events = Events(cluster.port(), id);
   for (const Kill& k : detectable) {

@@ -1,7 +1,7 @@
 // End to end on localhost: a real coordinator and two real workers with two
 // CPU slots each run jobs pushed through the `spindle` CLI. Checks the plan,
 // that the service trains exactly what the local runner trains, cancel,
-// FIFO turns, failure root causes with restarts, and a coordinator restart.
+// FIFO turns, user errors failing at once with their root cause, and a coordinator restart.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -189,7 +189,9 @@ TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {
       << ja.dump(2) << jb.dump(2);
 }
 
-TEST_F(ServiceTest, FailedRankIsTheRootCauseAfterRestarts) {
+// A rank that exits 2 (bad spec or data) is a user error: the job fails at
+// once, without burning restarts, with the rank, worker and log as its cause.
+TEST_F(ServiceTest, UserErrorFailsAtOnceWithTheRankAsRootCause) {
   const std::string spec =
       absl::StrCat(R"(apiVersion: spindle/v1
 kind: TrainJob
@@ -200,16 +202,34 @@ spec:
   parallel: {dp: 1, sp: {ulysses: 2, ring: 2}}
   resources: {device: cpu, nodes: {min: 2, max: 2}, devices_per_node: 2}
   train: {max_steps: 5}
-  fault_tolerance: {max_restarts: 1, backoff: 1s}
+  fault_tolerance: {max_restarts: 3, backoff: 1s}
 )");
   const std::string id = Submit(cluster_, Write(Dir("broken.yaml"), spec));
   EXPECT_EQ(cluster_.Cli({"wait", id}, 120s).exit_code, 3);
   const json job = Status(cluster_, id);
   EXPECT_EQ(job.value("state", ""), "FAILED");
-  EXPECT_EQ(job.value("attempt", 0), 2);
+  EXPECT_EQ(job.value("attempt", 0), 1) << "a user error must not be restarted";
   const std::string message = job.value("message", "");
-  EXPECT_NE(message.find("exited with code"), std::string::npos) << message;
+  EXPECT_NE(message.find("exited with code 2"), std::string::npos) << message;
   EXPECT_NE(message.find("missing.bin"), std::string::npos) << message;
+  EXPECT_NE(message.find("user error"), std::string::npos) << message;
+  ASSERT_TRUE(job.contains("failures")) << job.dump(2);
+  ASSERT_EQ(job["failures"].size(), 1u);
+  const json& f = job["failures"][0];
+  EXPECT_EQ(f.value("kind", ""), "USER");
+  EXPECT_EQ(f.value("attempt", 0), 1);
+  EXPECT_GE(f.value("rank", -1), 0);
+  EXPECT_NE(f.value("worker", ""), "");
+  EXPECT_EQ(f.value("exit_code", 0), 2);
+  const CliResult status = cluster_.Cli({"status", id});
+  EXPECT_NE(status.out.find("user error"), std::string::npos) << status.out;
+  // The timeline: submitted, planned, running, failed, and nothing after.
+  const CliResult events = cluster_.Cli({"events", id});
+  EXPECT_EQ(events.exit_code, 0) << events.err;
+  for (const char* state : {"QUEUED", "PLANNING", "RUNNING", "FAILED"}) {
+    EXPECT_NE(events.out.find(state), std::string::npos) << state << "\n" << events.out;
+  }
+  EXPECT_EQ(events.out.find("RESTARTING"), std::string::npos) << events.out;
 }
 
 TEST_F(ServiceTest, InfeasibleJobIsRefusedBeforeQueueing) {

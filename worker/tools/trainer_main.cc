@@ -120,7 +120,14 @@ int RunOneRank(const config::JobSpec& spec, const Args& a) {
   auto summary = train::RunRank(spec, o, std::cout);
   if (!summary.ok()) {
     std::cerr << "rank " << a.rank << ": " << summary.status().message() << std::endl;
-    return kExitFailed;
+    // Bad spec or data (a missing, unreadable or malformed file) is the
+    // user's to fix: exit 2, which the coordinator does not restart.
+    // Communication and everything else exit 3 (restartable).
+    const absl::StatusCode code = summary.status().code();
+    return code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kNotFound ||
+                   code == absl::StatusCode::kPermissionDenied
+               ? kExitInvalid
+               : kExitFailed;
   }
   if (a.rank == 0) {
     std::cout << "done: " << summary->steps << " steps, loss " << summary->first_loss << " -> "
