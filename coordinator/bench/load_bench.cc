@@ -68,6 +68,36 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// Ends a callback stream from the driver and waits for its OnDone; errors
+// after a requested stop do not count.
+class StopGate {
+ public:
+  void Done(const grpc::Status& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s.ok() && !stopping_) ++g_errors;
+    done_ = true;
+    cv_.notify_all();
+  }
+  void Stop(grpc::ClientContext* context) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    context->TryCancel();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false, stopping_ = false;
+};
+
 class HeartbeatStream final
     : public grpc::ClientBidiReactor<v1::WorkerHeartbeat, v1::HeartbeatReply> {
  public:
@@ -80,15 +110,17 @@ class HeartbeatStream final
   }
   void Beat() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (writing_ || done_) return;
+    if (writing_ || ended_) return;
     writing_ = true;
     sent_ = Clock::now();
     StartWrite(&hb_);
   }
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!ok && !stopping_) ++g_errors;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+    }
+    if (!ok && !gate_.stopping()) ++g_errors;
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
@@ -102,20 +134,13 @@ class HeartbeatStream final
     StartRead(&reply_);
   }
   void OnDone(const grpc::Status& s) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!s.ok() && !stopping_) ++g_errors;
-    done_ = true;
-    cv_.notify_all();
-  }
-  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+      ended_ = true;
     }
-    context_.TryCancel();
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
+    gate_.Done(s);
   }
+  void Stop() { gate_.Stop(&context_); }
 
  private:
   std::string id_;
@@ -124,9 +149,9 @@ class HeartbeatStream final
   v1::WorkerHeartbeat hb_;
   v1::HeartbeatReply reply_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool writing_ = false, done_ = false, stopping_ = false;
+  bool writing_ = false, ended_ = false;
   Clock::time_point sent_;
+  StopGate gate_;
 };
 
 class WatchStream final : public grpc::ClientReadReactor<v1::JobEvent> {
@@ -142,29 +167,14 @@ class WatchStream final : public grpc::ClientReadReactor<v1::JobEvent> {
     ++g_events;
     StartRead(&event_);
   }
-  void OnDone(const grpc::Status& s) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!s.ok() && !stopping_) ++g_errors;
-    done_ = true;
-    cv_.notify_all();
-  }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    context_.TryCancel();
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
-  }
+  void OnDone(const grpc::Status& s) override { gate_.Done(s); }
+  void Stop() { gate_.Stop(&context_); }
 
  private:
   grpc::ClientContext context_;
   v1::WatchJobRequest request_;
   v1::JobEvent event_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false, stopping_ = false;
+  StopGate gate_;
 };
 
 struct ProcStats {

@@ -86,27 +86,36 @@ bool LogsContain(const TempDir& dir, int world, const std::string& text) {
   return true;
 }
 
-TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
-  constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
-  TempDir dir;
+// Four ranks running ring attention for a long time with a short collective
+// timeout; returns once every rank formed its groups.
+void StartLongRing(const TempDir& dir, int world, int timeout_s,
+                   std::unique_ptr<RankProcesses>* out) {
   RankProcessOptions options{
       SPINDLE_SP_DEMO_BIN,
-      kWorld,
+      world,
       dir.path(),
       {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4", "--kv_heads=1",
-       "--head_dim=32", "--iterations=100000", "--timeout_s=" + std::to_string(kTimeoutS)}};
+       "--head_dim=32", "--iterations=100000", "--timeout_s=" + std::to_string(timeout_s)}};
   auto procs = RankProcesses::Start(options);
   ASSERT_TRUE(procs.ok()) << procs.status();
   const auto start = std::chrono::steady_clock::now();
-  while (!LogsContain(dir, kWorld, "groups formed") &&
+  while (!LogsContain(dir, world, "groups formed") &&
          std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(milliseconds(20));
   }
-  ASSERT_TRUE(LogsContain(dir, kWorld, "groups formed")) << "ranks never formed their groups";
-  std::this_thread::sleep_for(milliseconds(1500));  // well inside the attention loop
-  (*procs)->Kill(kVictim, SIGKILL);
+  ASSERT_TRUE(LogsContain(dir, world, "groups formed")) << "ranks never formed their groups";
+  *out = *std::move(procs);
+}
 
-  const std::vector<RankExit> exits = (*procs)->Wait(milliseconds(60000));
+TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
+  constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
+  TempDir dir;
+  std::unique_ptr<RankProcesses> procs;
+  ASSERT_NO_FATAL_FAILURE(StartLongRing(dir, kWorld, kTimeoutS, &procs));
+  std::this_thread::sleep_for(milliseconds(1500));  // well inside the attention loop
+  procs->Kill(kVictim, SIGKILL);
+
+  const std::vector<RankExit> exits = procs->Wait(milliseconds(60000));
   EXPECT_EQ(exits[kVictim].signal, SIGKILL) << exits[kVictim].Describe();
   for (const RankExit& e : exits) {
     if (e.rank == kVictim) continue;
@@ -124,26 +133,14 @@ TEST(SpGlooFailureTest, ASigkilledRankMakesEverySurvivorFailWithinTheTimeout) {
 TEST(SpGlooFailureTest, ASilentRankMakesEverySurvivorFailWithinTheTimeout) {
   constexpr int kWorld = 4, kVictim = 2, kTimeoutS = 3;
   TempDir dir;
-  RankProcessOptions options{
-      SPINDLE_SP_DEMO_BIN,
-      kWorld,
-      dir.path(),
-      {"--ring=4", "--layout=zigzag", "--seq_len=2048", "--heads=4", "--kv_heads=1",
-       "--head_dim=32", "--iterations=100000", "--timeout_s=" + std::to_string(kTimeoutS)}};
-  auto procs = RankProcesses::Start(options);
-  ASSERT_TRUE(procs.ok()) << procs.status();
-  const auto start = std::chrono::steady_clock::now();
-  while (!LogsContain(dir, kWorld, "groups formed") &&
-         std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  ASSERT_TRUE(LogsContain(dir, kWorld, "groups formed")) << "ranks never formed their groups";
+  std::unique_ptr<RankProcesses> procs;
+  ASSERT_NO_FATAL_FAILURE(StartLongRing(dir, kWorld, kTimeoutS, &procs));
   std::this_thread::sleep_for(milliseconds(1500));
-  (*procs)->Kill(kVictim, SIGSTOP);
+  procs->Kill(kVictim, SIGSTOP);
 
   // The silent rank never exits: Wait SIGKILLs it at the deadline, by which
   // every survivor must have failed on its own.
-  const std::vector<RankExit> exits = (*procs)->Wait(milliseconds(3 * kTimeoutS * 1000 + 5000));
+  const std::vector<RankExit> exits = procs->Wait(milliseconds(3 * kTimeoutS * 1000 + 5000));
   EXPECT_TRUE(exits[kVictim].killed_at_deadline) << exits[kVictim].Describe();
   bool someone_named_it = false;
   for (const RankExit& e : exits) {
