@@ -118,6 +118,11 @@ class Communicator {
   virtual absl::Status Barrier() = 0;
 
   virtual const CommCounters& counters() const = 0;
+
+  // Collective calls this rank has entered in this group: the group's
+  // sequence number, equal on every member between calls. Safe to read from
+  // any thread, so a hang can be pinned on the member that is behind.
+  virtual int64_t sequence() const = 0;
 };
 
 }  // namespace spindle::comm

@@ -62,6 +62,7 @@ P2PCommunicator::~P2PCommunicator() {
 
 absl::StatusOr<P2PCommunicator::Call> P2PCommunicator::Begin(Op op) {
   ++counters_[op].calls;
+  entered_.fetch_add(1, std::memory_order_relaxed);
   if (!broken_.ok()) return broken_;
   return Call{op, next_seq_++, std::chrono::steady_clock::now() + options_.timeout, {}};
 }

@@ -37,6 +37,7 @@
 // communicator (see communicator.h) and is handed to Transport::Abort.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -59,6 +60,7 @@ class P2PCommunicator final : public Communicator {
   int size() const override { return transport_->size(); }
   const CommOptions& options() const override { return options_; }
   const CommCounters& counters() const override { return counters_; }
+  int64_t sequence() const override { return entered_.load(std::memory_order_relaxed); }
 
   absl::StatusOr<std::unique_ptr<PendingBatch>> StartSendRecv(absl::Span<const P2POp> ops) override;
   absl::Status AllToAll(const void* send, absl::Span<const int64_t> send_bytes, void* recv,
@@ -69,6 +71,7 @@ class P2PCommunicator final : public Communicator {
   absl::Status Barrier() override;
 
  private:
+  std::atomic<int64_t> entered_{0};  // sequence()
   class Batch;
   struct Posted {
     int peer;

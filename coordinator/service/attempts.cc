@@ -7,6 +7,7 @@
 #include "common/config/emit.h"
 #include "common/config/resolve.h"
 #include "common/layout/flops.h"
+#include "coordinator/service/hang.h"
 #include "coordinator/service/job_entry.h"
 #include "coordinator/service/job_manager.h"
 #include "coordinator/service/plan_proto.h"
@@ -59,10 +60,26 @@ void JobManager::Tick() {
     if (!a.active || e->job.state() != v1::RUNNING) continue;
     const milliseconds hang = e->spec.fault_tolerance.hang_timeout;
     if (now - a.last_step_time > hang) {
-      FailAttempt(*e, v1::HANG,
-                  absl::StrCat("no training step for ", Seconds(hang),
-                               " (fault_tolerance.hang_timeout) after step ", a.last_step,
-                               " while every rank was alive"));
+      std::vector<RankLife> lives;
+      for (const auto& [rank, live] : a.ranks) {
+        lives.push_back({rank, live.worker, live.device, live.live_time_ms, live.live_step,
+                         live.collective_seq});
+      }
+      // A sign of life is written every 0.5 s and relayed with each heartbeat.
+      const HangDiagnosis d =
+          DiagnoseHang(lives, NowMillis(), 3 * options_.heartbeat_interval.count() + 2000);
+      v1::Failure f;
+      f.set_kind(v1::HANG);
+      f.set_rank(d.culprits.empty() ? -1 : d.culprits.front());
+      if (!d.culprits.empty()) {
+        const RankLive& culprit = a.ranks.at(d.culprits.front());
+        f.set_worker(culprit.worker);
+        f.set_device(culprit.device);
+      }
+      f.set_cause(absl::StrCat("no training step for ", Seconds(hang),
+                               " (fault_tolerance.hang_timeout) after step ", a.last_step, ": ",
+                               d.text));
+      FailAttempt(*e, std::move(f));
     }
   }
   // FIFO with all-or-nothing placement: only the oldest waiting job may take
@@ -307,6 +324,12 @@ void JobManager::OnRankState(Entry& e, const std::string& worker, const v1::Rank
   auto it = e.attempt.ranks.find(r.rank());
   if (it == e.attempt.ranks.end() || it->second.worker != worker) return;
   RankLive& live = it->second;
+  if (r.live_time_ms() > 0) {
+    live.live_time_ms = r.live_time_ms();
+    live.live_step = r.live_step();
+    live.collective_seq.clear();
+    for (const auto& [group, n] : r.collective_seq()) live.collective_seq[group] = n;
+  }
   if (live.phase == r.phase()) return;
   live.phase = r.phase();
   live.exit_code = r.exit_code();

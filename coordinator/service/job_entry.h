@@ -18,6 +18,10 @@ struct RankLive {
   v1::RankState::Phase phase = v1::RankState::PHASE_UNSPECIFIED;
   int exit_code = 0;
   int signal = 0;
+  // Last sign of life (RankState.live_*), for hang diagnosis.
+  int64_t live_time_ms = 0;
+  int64_t live_step = 0;
+  std::map<std::string, int64_t> collective_seq;
 };
 
 struct JobManager::Attempt {

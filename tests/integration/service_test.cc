@@ -3,7 +3,10 @@
 // that the service trains exactly what the local runner trains, cancel,
 // FIFO turns, user errors failing at once with their root cause, and a coordinator restart.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -18,9 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-ClusterBinaries Bins() {
-  return {SPINDLE_COORDINATOR_BIN, SPINDLE_WORKER_BIN, SPINDLE_CLI_BIN};
-}
+ClusterBinaries Bins() { return {SPINDLE_COORDINATOR_BIN, SPINDLE_WORKER_BIN, SPINDLE_CLI_BIN}; }
 
 // The demo's shape at test size: SP 4 = Ulysses 2 × ring 2 over 2 nodes × 2.
 std::string Spec(const std::string& name, int steps, const std::string& dir,
@@ -28,15 +29,19 @@ std::string Spec(const std::string& name, int steps, const std::string& dir,
   return absl::StrCat(R"(apiVersion: spindle/v1
 kind: TrainJob
 metadata:
-  name: )", name, R"(
+  name: )",
+                      name, R"(
 spec:
   model: {preset: tiny}
   data: {source: synthetic, task: copy, seq_len: 64, global_batch_seqs: 4, micro_batch_seqs: 4}
   parallel: {dp: 1, sp: {ulysses: 2, ring: 2, layout: zigzag}}
   resources: {device: cpu, nodes: {min: 2, max: 2}, devices_per_node: 2}
-  train: {max_steps: )", steps, R"(, log_every_steps: 5, optimizer: {lr: 3.0e-3}}
-  checkpoint: {dir: )", dir, R"(/ckpt, every: {steps: 10}, export: {dir: )", dir, R"(/export}}
-)", extra);
+  train: {max_steps: )",
+                      steps, R"(, log_every_steps: 5, optimizer: {lr: 3.0e-3}}
+  checkpoint: {dir: )",
+                      dir, R"(/ckpt, every: {steps: 10}, export: {dir: )", dir, R"(/export}}
+)",
+                      extra);
 }
 
 std::string Write(const std::string& path, const std::string& text) {
@@ -158,8 +163,7 @@ TEST_F(ServiceTest, CancelStopsEveryRankAndWaitSaysCancelled) {
   const std::string id = Submit(cluster_, Write(Dir("long.yaml"), Spec("long", 100000, Dir("l"))));
   const json running = WaitFor(
       cluster_, id,
-      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") > 0; },
-      120s);
+      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") > 0; }, 120s);
   ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
   const CliResult cancel = cluster_.Cli({"cancel", id, "--reason", "test"});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
@@ -185,8 +189,7 @@ TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {
   EXPECT_EQ(cluster_.Cli({"wait", a}, 300s).exit_code, 0);
   EXPECT_EQ(cluster_.Cli({"wait", b}, 300s).exit_code, 0);
   const json ja = Status(cluster_, a), jb = Status(cluster_, b);
-  EXPECT_GE(Int(jb, "start_time_ms"), Int(ja, "end_time_ms"))
-      << ja.dump(2) << jb.dump(2);
+  EXPECT_GE(Int(jb, "start_time_ms"), Int(ja, "end_time_ms")) << ja.dump(2) << jb.dump(2);
 }
 
 // A rank that exits 2 (bad spec or data) is a user error: the job fails at
@@ -198,7 +201,8 @@ kind: TrainJob
 metadata: {name: broken}
 spec:
   model: {preset: tiny}
-  data: {source: tokens, path: )", Dir("missing.bin"), R"(, seq_len: 64, global_batch_seqs: 4, micro_batch_seqs: 4}
+  data: {source: tokens, path: )",
+                   Dir("missing.bin"), R"(, seq_len: 64, global_batch_seqs: 4, micro_batch_seqs: 4}
   parallel: {dp: 1, sp: {ulysses: 2, ring: 2}}
   resources: {device: cpu, nodes: {min: 2, max: 2}, devices_per_node: 2}
   train: {max_steps: 5}
@@ -232,10 +236,48 @@ spec:
   EXPECT_EQ(events.out.find("RESTARTING"), std::string::npos) << events.out;
 }
 
+// A rank that stops (SIGSTOP: alive, silent) hangs the job: after
+// fault_tolerance.hang_timeout the attempt fails as a HANG naming that rank,
+// from the signs of life the ranks write and the workers relay.
+TEST_F(ServiceTest, AHangNamesTheRankBehindIt) {
+  const std::string dir = Dir("hang");
+  const std::string id = Submit(
+      cluster_, Write(Dir("hang.yaml"), Spec("hang", 100000, dir,
+                                             "  fault_tolerance: {max_restarts: 0, hang_timeout: "
+                                             "10s, collective_timeout: 5m}\n")));
+  const json running = WaitFor(
+      cluster_, id,
+      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") > 3; }, 120s);
+  ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
+  // Rank 3's process: its command line holds "--rank 3" and the job id.
+  pid_t victim = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find("spindle-trainer") != std::string::npos &&
+        cmd.find("/" + id + "/attempt-") != std::string::npos &&
+        cmd.find("--rank 3 ") != std::string::npos) {
+      victim = static_cast<pid_t>(std::stol(entry.path().filename().string()));
+    }
+  }
+  ASSERT_GT(victim, 0) << "rank 3 not found";
+  ASSERT_EQ(::kill(victim, SIGSTOP), 0);
+  EXPECT_EQ(cluster_.Cli({"wait", id}, 120s).exit_code, 3);
+  ::kill(victim, SIGKILL);  // whatever the worker's stop did not reach
+  const json job = Status(cluster_, id);
+  ASSERT_TRUE(job.contains("failures")) << job.dump(2);
+  const json& f = job["failures"][0];
+  EXPECT_EQ(f.value("kind", ""), "HANG") << f.dump(2);
+  EXPECT_EQ(f.value("rank", -1), 3) << f.dump(2);
+  EXPECT_NE(f.value("cause", "").find("rank 3 on worker"), std::string::npos) << f.dump(2);
+  EXPECT_NE(f.value("cause", "").find("no sign of life"), std::string::npos) << f.dump(2);
+}
+
 TEST_F(ServiceTest, InfeasibleJobIsRefusedBeforeQueueing) {
   const std::string spec = Write(Dir("big.yaml"), Spec("big", 5, Dir("big")));
-  const CliResult r = cluster_.Cli({"submit", spec, "-d", "--set", "resources.nodes.min=3",
-                                    "--set", "resources.nodes.max=3"});
+  const CliResult r = cluster_.Cli(
+      {"submit", spec, "-d", "--set", "resources.nodes.min=3", "--set", "resources.nodes.max=3"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("nodes"), std::string::npos) << r.err;
   EXPECT_EQ(cluster_.Cli({"list", "-o", "json"}).out.find("big-"), std::string::npos);
@@ -245,7 +287,8 @@ TEST_F(ServiceTest, CoordinatorRestartKeepsEveryJob) {
   const std::string done = Submit(cluster_, Write(Dir("d.yaml"), Spec("done", 10, Dir("d"))));
   ASSERT_EQ(cluster_.Cli({"wait", done}, 300s).exit_code, 0);
   const std::string live = Submit(cluster_, Write(Dir("r.yaml"), Spec("live", 100000, Dir("r"))));
-  WaitFor(cluster_, live, [](const json& s) { return s.value("state", "") == "RUNNING"; }, 120s);
+  WaitFor(
+      cluster_, live, [](const json& s) { return s.value("state", "") == "RUNNING"; }, 120s);
 
   const proc::ExitStatus stopped = cluster_.StopCoordinator();
   EXPECT_TRUE(stopped.ok()) << stopped.Describe();

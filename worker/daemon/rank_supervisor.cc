@@ -28,6 +28,8 @@ struct RankSupervisor::Rank {
   std::optional<proc::Subprocess> process;  // set once spawned
   std::string log_path;
   std::string metrics_path;  // rank 0 only
+  std::string liveness_path;
+  nlohmann::json liveness;  // the last one read
   int64_t metrics_offset = 0;
   std::string metrics_partial;
   v1::RankProgress progress;  // latest step read
@@ -52,14 +54,14 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
   for (const auto& [key, rank] : ranks_) {
     if (rank->exited) continue;
     if (std::get<0>(key) == req.job_id() && std::get<1>(key) == req.attempt()) {
-      return absl::FailedPreconditionError(absl::StrCat("attempt ", req.attempt(), " of job ",
-                                                        req.job_id(), " already runs here"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("attempt ", req.attempt(), " of job ", req.job_id(), " already runs here"));
     }
     for (const v1::RankDevice& rd : req.ranks()) {
       if (rd.device() == rank->device) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "device ", rd.device(), " is busy with rank ", std::get<2>(key), " of job ",
-            std::get<0>(key), " attempt ", std::get<1>(key)));
+        return absl::FailedPreconditionError(
+            absl::StrCat("device ", rd.device(), " is busy with rank ", std::get<2>(key),
+                         " of job ", std::get<0>(key), " attempt ", std::get<1>(key)));
       }
     }
   }
@@ -84,13 +86,21 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
     rank->log_path = absl::StrCat(dir, "/rank-", rd.rank(), ".log");
     proc::SpawnOptions o;
     o.program = options_.trainer;
-    o.args = {spec_path,         "--rank",       absl::StrCat(rd.rank()),
-              "--world",         absl::StrCat(req.world_size()),
-              "--rendezvous",    req.rendezvous(), "--local-ranks",
+    o.args = {spec_path,
+              "--rank",
+              absl::StrCat(rd.rank()),
+              "--world",
+              absl::StrCat(req.world_size()),
+              "--rendezvous",
+              req.rendezvous(),
+              "--local-ranks",
               absl::StrCat(static_cast<int>(std::ceil(req.ranks_size() * options_.core_share)))};
     if (req.peak_flops_per_rank() > 0) {
       o.args.insert(o.args.end(), {"--peak-gflops", absl::StrCat(req.peak_flops_per_rank() / 1e9)});
     }
+    rank->liveness_path = absl::StrCat(dir, "/rank-", rd.rank(), ".live.json");
+    fs::remove(rank->liveness_path, ec);
+    o.args.insert(o.args.end(), {"--liveness", rank->liveness_path});
     if (rd.rank() == 0) {
       rank->metrics_path = dir + "/metrics.jsonl";
       fs::remove(rank->metrics_path, ec);
@@ -126,6 +136,13 @@ void RankSupervisor::PollLocked() {
       if (!r->status.ok()) r->log_tail = proc::TailFile(r->log_path, options_.log_tail_lines);
       spdlog::info("rank {} of {} attempt {}: {}", std::get<2>(key), std::get<0>(key),
                    std::get<1>(key), r->status.Describe());
+    }
+    if (!r->exited && !r->liveness_path.empty()) {
+      std::ifstream in(r->liveness_path);
+      if (in) {
+        nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (j.is_object()) r->liveness = std::move(j);
+      }
     }
     if (!r->metrics_path.empty()) {
       std::ifstream in(r->metrics_path, std::ios::binary);
@@ -184,6 +201,16 @@ void RankSupervisor::FillHeartbeat(v1::WorkerHeartbeat* hb) {
       s->set_exit_code(r->status.exited ? r->status.code : 0);
       s->set_signal(r->status.signal);
       s->set_log_tail(r->log_tail);
+    }
+    if (!r->exited && r->liveness.is_object()) {
+      s->set_live_time_ms(r->liveness.value("time_ms", int64_t{0}));
+      s->set_live_step(r->liveness.value("step", int64_t{0}));
+      const auto seq = r->liveness.find("seq");
+      if (seq != r->liveness.end() && seq->is_object()) {
+        for (const auto& [group, n] : seq->items()) {
+          if (n.is_number_integer()) (*s->mutable_collective_seq())[group] = n.get<int64_t>();
+        }
+      }
     }
     if (r->has_progress) *hb->add_progress() = r->progress;
     ++it;
@@ -263,9 +290,8 @@ absl::StatusOr<v1::ReadLogResponse> RankSupervisor::ReadLog(const v1::ReadLogReq
   const int64_t size = in.tellg();
   int64_t offset = req.offset() < 0 ? std::max<int64_t>(0, size + req.offset()) : req.offset();
   offset = std::min(offset, size);
-  const int64_t n = std::min<int64_t>(size - offset, req.max_bytes() > 0
-                                                         ? std::min(req.max_bytes(), kMaxLogRead)
-                                                         : kMaxLogRead);
+  const int64_t n = std::min<int64_t>(
+      size - offset, req.max_bytes() > 0 ? std::min(req.max_bytes(), kMaxLogRead) : kMaxLogRead);
   std::string data(static_cast<size_t>(n), '\0');
   in.seekg(offset);
   in.read(data.data(), n);

@@ -44,6 +44,7 @@ struct Args {
   int world = 0;
   std::string rendezvous;
   std::string metrics;     // rank 0's per-step JSON lines
+  std::string liveness;    // this rank's sign of life (worker/train/liveness.h)
   double peak_gflops = 0;  // per rank
   int deadline_hours = 72;
 };
@@ -84,6 +85,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
       if (!value(&a->rendezvous)) return false;
     } else if (arg == "--metrics") {
       if (!value(&a->metrics)) return false;
+    } else if (arg == "--liveness") {
+      if (!value(&a->liveness)) return false;
     } else if (arg == "--peak-gflops") {
       if (!value(&v)) return false;
       if (!absl::SimpleAtod(v, &a->peak_gflops) || a->peak_gflops < 0) {
@@ -117,6 +120,7 @@ int RunOneRank(const config::JobSpec& spec, const Args& a) {
   o.rendezvous = a.rendezvous;
   o.peak_flops_per_rank = a.peak_gflops * 1e9;
   o.metrics_path = a.metrics;
+  o.liveness_path = a.liveness;
   auto summary = train::RunRank(spec, o, std::cout);
   if (!summary.ok()) {
     std::cerr << "rank " << a.rank << ": " << summary.status().message() << std::endl;

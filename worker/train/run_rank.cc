@@ -1,17 +1,19 @@
 #include "worker/train/run_rank.h"
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "nlohmann/json.hpp"
-#include "common/rendezvous/grpc_store.h"
 #include "common/layout/flops.h"
+#include "common/rendezvous/grpc_store.h"
 #include "common/status.h"
+#include "nlohmann/json.hpp"
 #include "worker/model/hf_weights.h"
 #include "worker/runtime/threads.h"
 #include "worker/train/job_options.h"
+#include "worker/train/liveness.h"
 #include "worker/train/train_checkpoint.h"
 
 namespace spindle::train {
@@ -58,8 +60,9 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
 
   const auto pool =
       runtime::ApplyThreads(runtime::PlanThreads(0, std::max(1, options.local_ranks)));
-  SPINDLE_ASSIGN_OR_RETURN(auto store, rendezvous::MakeStore(options.rendezvous,
-                                                             spec.fault_tolerance.collective_timeout));
+  SPINDLE_ASSIGN_OR_RETURN(
+      auto store,
+      rendezvous::MakeStore(options.rendezvous, spec.fault_tolerance.collective_timeout));
   const std::chrono::milliseconds timeout = spec.fault_tolerance.collective_timeout;
   const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank);
   SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
@@ -68,6 +71,16 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
                            sp::BuildWorldGroup(plan.mesh, options.rank, timeout, factory, "grad"));
   SPINDLE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
                            Trainer::Create(plan.trainer, groups, grad_comm, pool));
+
+  std::atomic<int64_t> done_steps{0};
+  const LivenessWriter liveness(options.liveness_path,
+                                {{"world", groups.world},
+                                 {"sp", groups.sp},
+                                 {"ulysses", groups.ulysses},
+                                 {"ring", groups.ring},
+                                 {"dp", groups.dp},
+                                 {"grad", grad_comm}},
+                                &done_steps);
 
   RunSummary summary;
   if (spec.model.init.from == config::InitFrom::kHf) {
@@ -108,6 +121,7 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
   bool first = true;
   while (trainer->step() < plan.total_steps) {
     SPINDLE_ASSIGN_OR_RETURN(StepStats stats, trainer->Step());
+    done_steps = stats.step;
     if (first) summary.first_loss = stats.loss;
     first = false;
     summary.last_loss = stats.loss;

@@ -27,6 +27,9 @@ struct RankRunOptions {
   // grad_norm, lr, tokens, seconds, and "checkpoint" when one was committed
   // after that step); "" = none. Worker daemons relay it as progress.
   std::string metrics_path;
+  // This rank's sign of life for hang diagnosis (worker/train/liveness.h);
+  // "" = none.
+  std::string liveness_path;
 };
 
 struct RunSummary {
