@@ -253,6 +253,9 @@ TEST(GlooFailureTest, ClosedPeerFailsSurvivorsFast) {
   SpawnRanks(3, [&](int rank) {
     auto comm = CreateGlooCommunicator(store, rank, 3, Options(milliseconds(10000)));
     ASSERT_TRUE(comm.ok()) << comm.status();
+    // Every pair is connected before rank 2 goes: a rank still connecting
+    // its mesh would otherwise fail at rendezvous (seen under ASan timing).
+    ASSERT_TRUE((*comm)->Barrier().ok());
     if (rank == 2) {
       comm->reset();
       return;
