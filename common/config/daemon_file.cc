@@ -18,10 +18,6 @@
 namespace spindle::config {
 namespace {
 
-std::string Where(const std::string& path, const YAML::Mark& m) {
-  return absl::StrCat(path, ":", m.line + 1, ":", m.column + 1);
-}
-
 // "--cpu-slots=2" -> "--cpu_slots=2": absl flags are spelled with
 // underscores; both spellings are accepted. Values are left alone.
 std::string DashesToUnderscores(std::string arg) {
@@ -46,7 +42,7 @@ absl::StatusOr<std::vector<std::string>> LoadDaemonFile(
   try {
     root = YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(Where(path, e.mark), ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(schema::Location(path, e.mark), ": ", e.msg));
   }
   std::vector<std::string> flags;
   if (root.IsNull()) return flags;
@@ -57,7 +53,7 @@ absl::StatusOr<std::vector<std::string>> LoadDaemonFile(
   std::string errors;
   for (const auto& kv : root) {
     const std::string key = absl::StrReplaceAll(kv.first.Scalar(), {{"-", "_"}});
-    const std::string where = Where(path, kv.first.Mark());
+    const std::string where = schema::Location(path, kv.first.Mark());
     if (std::find(known_flags.begin(), known_flags.end(), key) == known_flags.end()) {
       const std::string hint = schema::Closest(key, known_flags);
       absl::StrAppend(&errors, errors.empty() ? "" : "\n", where, ": ", key, ": unknown setting",

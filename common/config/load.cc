@@ -48,22 +48,17 @@ class Errors {
 
   // path is a full path ("spec.train.lr"), or "" for the document itself.
   void Add(const YAML::Mark& mark, const std::string& path, const std::string& message) {
-    std::string where = source_;
     const std::string* override_text = OverrideFor(path, mark);
-    if (override_text != nullptr) {
-      where = absl::StrCat("--set ", *override_text);
-    } else if (!mark.is_null()) {
-      where = absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1);
-    }
-    lines_.push_back(path.empty() ? absl::StrCat(where, ": ", message)
-                                  : absl::StrCat(where, ": ", DisplayPath(path), ": ", message));
+    errors_.AddAt(override_text != nullptr ? absl::StrCat("--set ", *override_text)
+                                           : schema::Location(source_, mark),
+                  path.empty() ? "" : DisplayPath(path), message);
   }
   void AddOverrideSyntax(const std::string& text, const std::string& message) {
-    lines_.push_back(absl::StrCat("--set ", text, ": ", message));
+    errors_.AddAt(absl::StrCat("--set ", text), "", message);
   }
 
-  bool empty() const { return lines_.empty(); }
-  absl::Status ToStatus() const { return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n")); }
+  bool empty() const { return errors_.empty(); }
+  absl::Status ToStatus() const { return errors_.ToStatus(); }
 
  private:
   const std::string* OverrideFor(const std::string& path, const YAML::Mark& mark) const {
@@ -76,7 +71,7 @@ class Errors {
 
   std::string source_;
   std::map<std::string, std::string> overrides_;
-  std::vector<std::string> lines_;
+  schema::LocatedErrors errors_{source_};
 };
 
 void ApplyOverride(YAML::Node root, const std::string& text, Errors& errors) {
@@ -198,13 +193,9 @@ class Walker {
 absl::StatusOr<JobSpec> ParseJobSpec(std::string_view yaml_text, std::string_view source_name,
                                      absl::Span<const std::string> overrides) {
   Errors errors{std::string(source_name)};
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "", absl::StrCat("invalid YAML: ", e.msg));
-    return errors.ToStatus();
-  }
+  absl::StatusOr<YAML::Node> loaded = schema::LoadYaml(yaml_text, source_name);
+  if (!loaded.ok()) return loaded.status();
+  YAML::Node root = *loaded;
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) {
     errors.Add(root.Mark(), "",

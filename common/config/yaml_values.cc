@@ -11,6 +11,30 @@
 
 namespace spindle::config::schema {
 
+std::string Location(std::string_view source, const YAML::Mark& mark) {
+  if (mark.is_null()) return std::string(source);
+  return absl::StrCat(std::string(source), ":", mark.line + 1, ":", mark.column + 1);
+}
+
+void LocatedErrors::AddAt(const std::string& where, const std::string& path,
+                          const std::string& problem) {
+  lines_.push_back(path.empty() ? absl::StrCat(where, ": ", problem)
+                                : absl::StrCat(where, ": ", path, ": ", problem));
+}
+
+absl::Status LocatedErrors::ToStatus() const {
+  return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n"));
+}
+
+absl::StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view source) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Location(source, e.mark), ": invalid YAML: ", e.msg));
+  }
+}
+
 bool IsQuoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "!"; }
 
 std::string Describe(const YAML::Node& n) {

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +18,31 @@
 #include "yaml-cpp/yaml.h"
 
 namespace spindle::config::schema {
+
+// "<source>:<line>:<column>" (1-based), or `source` when the mark is unknown.
+std::string Location(std::string_view source, const YAML::Mark& mark);
+
+// The errors found in one YAML document, each "<where>: <path>: <problem>"
+// ("<where>: <problem>" without a path), reported together as one
+// InvalidArgument, one per line.
+class LocatedErrors {
+ public:
+  explicit LocatedErrors(std::string source) : source_(std::move(source)) {}
+  void Add(const YAML::Mark& mark, const std::string& path, const std::string& problem) {
+    AddAt(Location(source_, mark), path, problem);
+  }
+  // `where` already formatted, e.g. "--set train.lr=x".
+  void AddAt(const std::string& where, const std::string& path, const std::string& problem);
+  bool empty() const { return lines_.empty(); }
+  absl::Status ToStatus() const;
+
+ private:
+  std::string source_;
+  std::vector<std::string> lines_;
+};
+
+// YAML::Load; a syntax error becomes "<location>: invalid YAML: <what>".
+absl::StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view source);
 
 // True for a quoted scalar ('x' or "x"): yaml-cpp tags those "!".
 bool IsQuoted(const YAML::Node& n);

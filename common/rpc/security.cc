@@ -4,6 +4,7 @@
 #include <grpcpp/support/client_interceptor.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -85,6 +86,13 @@ absl::StatusOr<std::string> ReadPem(const char* what, const std::string& path) {
   return pem;
 }
 
+// Each file path with the environment variable that carries it.
+template <typename Files>
+auto EnvPaths(Files& f) {
+  return std::array{std::pair{kTokenFileEnv, &f.token_file}, std::pair{kTlsCaEnv, &f.tls_ca},
+                    std::pair{kTlsCertEnv, &f.tls_cert}, std::pair{kTlsKeyEnv, &f.tls_key}};
+}
+
 }  // namespace
 
 absl::StatusOr<Security> LoadSecurity(const SecurityFiles& files) {
@@ -108,9 +116,7 @@ absl::StatusOr<Security> LoadSecurity(const SecurityFiles& files) {
 }
 
 SecurityFiles WithEnvironmentDefaults(SecurityFiles files) {
-  for (auto [name, path] :
-       {std::pair{kTokenFileEnv, &files.token_file}, std::pair{kTlsCaEnv, &files.tls_ca},
-        std::pair{kTlsCertEnv, &files.tls_cert}, std::pair{kTlsKeyEnv, &files.tls_key}}) {
+  for (const auto& [name, path] : EnvPaths(files)) {
     if (const char* v = std::getenv(name); path->empty() && v != nullptr) *path = v;
   }
   return files;
@@ -118,9 +124,7 @@ SecurityFiles WithEnvironmentDefaults(SecurityFiles files) {
 
 std::vector<std::string> EnvironmentFor(const SecurityFiles& files) {
   std::vector<std::string> env;
-  for (auto [name, path] :
-       {std::pair{kTokenFileEnv, &files.token_file}, std::pair{kTlsCaEnv, &files.tls_ca},
-        std::pair{kTlsCertEnv, &files.tls_cert}, std::pair{kTlsKeyEnv, &files.tls_key}}) {
+  for (const auto& [name, path] : EnvPaths(files)) {
     if (!path->empty()) env.push_back(absl::StrCat(name, "=", *path));
   }
   return env;

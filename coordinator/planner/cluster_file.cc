@@ -37,22 +37,7 @@ const std::vector<std::string> kNodeKeys = {"name",
                                             "inter_node_bandwidth"};
 const std::vector<std::string> kPeakKeys = {"bf16", "fp32"};
 
-class Errors {
- public:
-  explicit Errors(std::string source) : source_(std::move(source)) {}
-  void Add(const YAML::Mark& mark, const std::string& path, const std::string& problem) {
-    std::string where = source_;
-    if (!mark.is_null()) where = absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1);
-    lines_.push_back(path.empty() ? absl::StrCat(where, ": ", problem)
-                                  : absl::StrCat(where, ": ", path, ": ", problem));
-  }
-  bool empty() const { return lines_.empty(); }
-  absl::Status ToStatus() const { return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n")); }
-
- private:
-  std::string source_;
-  std::vector<std::string> lines_;
-};
+using Errors = config::schema::LocatedErrors;
 
 std::string Join(const std::string& path, const std::string& key) {
   return path.empty() ? key : absl::StrCat(path, ".", key);
@@ -291,13 +276,9 @@ absl::StatusOr<int64_t> ParseMemorySize(std::string_view text) {
 
 absl::StatusOr<Inventory> ParseClusterFile(std::string_view yaml_text, std::string_view source) {
   Errors errors{std::string(source)};
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "", absl::StrCat("invalid YAML: ", e.msg));
-    return errors.ToStatus();
-  }
+  absl::StatusOr<YAML::Node> loaded = config::schema::LoadYaml(yaml_text, source);
+  if (!loaded.ok()) return loaded.status();
+  YAML::Node root = *loaded;
   // Const access only: operator[] on a non-const node inserts missing keys.
   const YAML::Node& file = root;
   Inventory inventory;

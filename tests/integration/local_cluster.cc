@@ -60,18 +60,7 @@ bool LocalCluster::StartCoordinator() {
             "--stop_grace",   "5s"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
   o.args.insert(o.args.end(), coordinator_args.begin(), coordinator_args.end());
-  o.stdout_path = LogOf("coordinator");
-  o.stderr_to_stdout = true;
-  // Appending keeps the first run's log across a restart.
-  if (std::filesystem::exists(o.stdout_path)) {
-    std::filesystem::rename(o.stdout_path, o.stdout_path + ".1");
-  }
-  absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
-  if (!p.ok()) {
-    std::cerr << p.status() << std::endl;
-    return false;
-  }
-  coordinator_.emplace(*std::move(p));
+  if (!SpawnDaemon(std::move(o), "coordinator", &coordinator_)) return false;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
     proc::ExitStatus s;
@@ -98,6 +87,23 @@ proc::ExitStatus LocalCluster::StopCoordinator() {
   return s;
 }
 
+bool LocalCluster::SpawnDaemon(proc::SpawnOptions o, const std::string& name,
+                               std::optional<proc::Subprocess>* out) {
+  o.stdout_path = LogOf(name);
+  o.stderr_to_stdout = true;
+  // The previous run's log (before a restart) stays as NAME.log.1.
+  if (std::filesystem::exists(o.stdout_path)) {
+    std::filesystem::rename(o.stdout_path, o.stdout_path + ".1");
+  }
+  absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
+  if (!p.ok()) {
+    std::cerr << p.status() << std::endl;
+    return false;
+  }
+  out->emplace(*std::move(p));
+  return true;
+}
+
 bool LocalCluster::SpawnWorker(int i) {
   proc::SpawnOptions o;
   o.program = bins_.worker;
@@ -110,19 +116,8 @@ bool LocalCluster::SpawnWorker(int i) {
             "--work_dir",    WorkerDir(i),
             "--stop_grace",  "5s"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
-  o.stdout_path = LogOf(name);
-  o.stderr_to_stdout = true;
-  if (std::filesystem::exists(o.stdout_path)) {
-    std::filesystem::rename(o.stdout_path, o.stdout_path + ".1");
-  }
-  absl::StatusOr<proc::Subprocess> p = proc::Subprocess::Spawn(o);
-  if (!p.ok()) {
-    std::cerr << p.status() << std::endl;
-    return false;
-  }
   if (static_cast<int>(workers_.size()) <= i) workers_.resize(i + 1);
-  workers_[i].emplace(*std::move(p));
-  return true;
+  return SpawnDaemon(std::move(o), name, &workers_[i]);
 }
 
 void LocalCluster::KillCoordinator() {

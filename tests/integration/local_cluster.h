@@ -65,6 +65,9 @@ class LocalCluster {
   TempDir dir_;
   int port_ = 0;
   bool SpawnWorker(int i);
+  // Spawns with output to LogOf(name), keeping a previous log as .1.
+  bool SpawnDaemon(proc::SpawnOptions o, const std::string& name,
+                   std::optional<proc::Subprocess>* out);
 
   std::optional<proc::Subprocess> coordinator_;
   std::vector<std::optional<proc::Subprocess>> workers_;

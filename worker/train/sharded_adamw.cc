@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<ShardedAdamW>> ShardedAdamW::Create(
   for (const FlatRun& r : RunsInRange(o->numels_, o->owned_begin_, o->owned_end_)) {
     const auto& [name, p] = o->params_[r.param];
     slices.push_back({name, p, r.offset, r.length});
+    o->slice_param_.push_back(r.param);
   }
   o->adamw_ = std::make_unique<AdamW>(std::move(slices), options);
   return o;
@@ -152,10 +153,7 @@ absl::Status ShardedAdamW::LoadMoments(const std::string& label,
   const std::vector<ParamSlice>& slices = adamw_->slices();
   for (size_t i = 0; i < slices.size(); ++i) {
     const ParamSlice& s = slices[i];
-    const size_t p = static_cast<size_t>(
-        std::find_if(params_.begin(), params_.end(),
-                     [&](const auto& named) { return named.first == s.name; }) -
-        params_.begin());
+    const size_t p = static_cast<size_t>(slice_param_[i]);
     adamw_->exp_avg()[i].copy_(staging[p].second.view(-1).narrow(0, s.offset, s.length));
     adamw_->exp_avg_sq()[i].copy_(staging[n + p].second.view(-1).narrow(0, s.offset, s.length));
   }

@@ -86,6 +86,7 @@ class ShardedAdamW {
   int64_t owned_begin_ = 0, owned_end_ = 0;   // this rank's flat range
   int64_t bucket_elements_ = 0;
   std::unique_ptr<AdamW> adamw_;
+  std::vector<int> slice_param_;  // adamw_'s slice i -> index into params_
 };
 
 }  // namespace spindle::train
