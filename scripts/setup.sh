@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
   libgtest-dev libgmock-dev libsqlite3-dev nlohmann-json3-dev
   clang libclang-rt-14-dev openssl
+  prometheus slurm-wlm munge python3-jsonschema yamllint
 )
 
 missing=()

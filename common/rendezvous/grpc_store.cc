@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -11,7 +12,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/comm/gloo_communicator.h"
+#include "common/rpc/secret.h"
 #include "common/rpc/security.h"
+#include "common/status.h"
 #include "gloo/common/error.h"
 #include "spindle/v1/rendezvous.grpc.pb.h"
 
@@ -31,7 +34,8 @@ constexpr milliseconds kRetryPause{200};
 
 class GrpcStore final : public gloo::rendezvous::Store {
  public:
-  GrpcStore(GrpcAddress address, const rpc::Security& security, milliseconds wait_timeout)
+  GrpcStore(GrpcAddress address, const rpc::Security& security, const std::string& attempt_key,
+            milliseconds wait_timeout)
       : address_(std::move(address)), wait_timeout_(wait_timeout) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
@@ -39,6 +43,7 @@ class GrpcStore final : public gloo::rendezvous::Store {
     stub_ = v1::Rendezvous::NewStub(rpc::MakeChannel(address_.target, security, args));
     scope_.set_job_id(address_.job_id);
     scope_.set_attempt(address_.attempt);
+    scope_.set_attempt_key(attempt_key);
   }
 
   void set(const std::string& key, const std::vector<char>& data) override {
@@ -141,14 +146,19 @@ absl::StatusOr<GrpcAddress> ParseGrpcAddress(const std::string& url) {
 }
 
 absl::StatusOr<std::unique_ptr<gloo::rendezvous::Store>> MakeStore(const std::string& address,
-                                                                   milliseconds wait_timeout) {
+                                                                   milliseconds wait_timeout,
+                                                                   std::string attempt_key) {
   if (address.rfind("grpc://", 0) != 0) return comm::MakeFileStore(address);
   absl::StatusOr<GrpcAddress> parsed = ParseGrpcAddress(address);
   if (!parsed.ok()) return parsed.status();
   // The worker hands its token and TLS files to ranks through the environment.
   absl::StatusOr<rpc::Security> security = rpc::LoadSecurity(rpc::WithEnvironmentDefaults({}));
   if (!security.ok()) return security.status();
-  return std::unique_ptr<gloo::rendezvous::Store>(new GrpcStore(*parsed, *security, wait_timeout));
+  if (const char* file = std::getenv(rpc::kAttemptKeyFileEnv); attempt_key.empty() && file != nullptr) {
+    SPINDLE_ASSIGN_OR_RETURN(attempt_key, rpc::ReadSecretFile("attempt key file", file));
+  }
+  return std::unique_ptr<gloo::rendezvous::Store>(
+      new GrpcStore(*parsed, *security, attempt_key, wait_timeout));
 }
 
 }  // namespace spindle::rendezvous

@@ -2,16 +2,15 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/support/client_interceptor.h>
-#include <sys/stat.h>
 
 #include <array>
 #include <cstdlib>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/formats/file_io.h"
+#include "common/rpc/secret.h"
 #include "common/status.h"
 
 namespace spindle::rpc {
@@ -47,32 +46,6 @@ class BearerFactory final : public grpc::experimental::ClientInterceptorFactoryI
   std::string header_;
 };
 
-absl::StatusOr<std::string> ReadToken(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("token file ", path,
-                                            ": cannot read it; create it with a random secret, "
-                                            "e.g. `head -c 32 /dev/urandom | base64 > ",
-                                            path, " && chmod 600 ", path, "`"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "token file ", path, ": readable by group or others; run `chmod 600 ", path, "`"));
-  }
-  SPINDLE_ASSIGN_OR_RETURN(std::string text, formats::ReadFileToString(path, 4096));
-  const std::string token(absl::StripAsciiWhitespace(text));
-  if (token.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("token file ", path, ": empty"));
-  }
-  for (char c : token) {
-    if (c < 0x21 || c > 0x7e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "token file ", path, ": the token must be one line of printable ASCII without spaces"));
-    }
-  }
-  return token;
-}
-
 absl::StatusOr<std::string> ReadPem(const char* what, const std::string& path) {
   if (path.empty()) return std::string();
   absl::StatusOr<std::string> pem = formats::ReadFileToString(path, kMaxPemBytes);
@@ -107,7 +80,7 @@ absl::StatusOr<Security> LoadSecurity(const SecurityFiles& files) {
         "--tls_client_auth needs --tls_ca (to verify clients) and --tls_cert/--tls_key");
   }
   if (!files.token_file.empty()) {
-    SPINDLE_ASSIGN_OR_RETURN(s.token, ReadToken(files.token_file));
+    SPINDLE_ASSIGN_OR_RETURN(s.token, ReadSecretFile("token file", files.token_file));
   }
   SPINDLE_ASSIGN_OR_RETURN(s.cert_pem, ReadPem("--tls_cert", files.tls_cert));
   SPINDLE_ASSIGN_OR_RETURN(s.key_pem, ReadPem("--tls_key", files.tls_key));

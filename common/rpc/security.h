@@ -28,6 +28,9 @@ inline constexpr char kTokenFileEnv[] = "SPINDLE_TOKEN_FILE";
 inline constexpr char kTlsCaEnv[] = "SPINDLE_TLS_CA";
 inline constexpr char kTlsCertEnv[] = "SPINDLE_TLS_CERT";
 inline constexpr char kTlsKeyEnv[] = "SPINDLE_TLS_KEY";
+// Set by the worker for each rank: the 0600 file holding its attempt's
+// rendezvous key (StartRanksRequest.attempt_key).
+inline constexpr char kAttemptKeyFileEnv[] = "SPINDLE_ATTEMPT_KEY_FILE";
 
 struct SecurityFiles {
   std::string token_file;  // empty: no authentication

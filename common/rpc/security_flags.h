@@ -1,5 +1,6 @@
 // The security flags every daemon takes (--token_file, --tls_cert,
-// --tls_key, --tls_ca, --tls_client_auth), defined once for both.
+// --tls_key, --tls_ca, --tls_client_auth, --max_message_bytes), defined once
+// for both.
 #pragma once
 
 #include <string>
@@ -14,5 +15,8 @@ const std::vector<std::string>& SecurityFlagNames();
 
 // Loads what the flags name; errors name the flag and file.
 absl::StatusOr<Security> SecurityFromFlags();
+
+// --max_message_bytes, at least 4 KiB: for ServerBuilder::SetMaxReceiveMessageSize.
+int MaxMessageBytesFromFlags();
 
 }  // namespace spindle::rpc

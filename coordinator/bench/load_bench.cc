@@ -101,9 +101,11 @@ class StopGate {
 class HeartbeatStream final
     : public grpc::ClientBidiReactor<v1::WorkerHeartbeat, v1::HeartbeatReply> {
  public:
-  HeartbeatStream(v1::WorkerRegistry::Stub* stub, std::string id, Samples* rtt)
+  HeartbeatStream(v1::WorkerRegistry::Stub* stub, std::string id, std::string session,
+                  Samples* rtt)
       : id_(std::move(id)), rtt_(rtt) {
     hb_.set_worker_id(id_);
+    hb_.set_session(std::move(session));
     stub->async()->Heartbeat(&context_, this);
     StartRead(&reply_);
     StartCall();
@@ -251,8 +253,12 @@ int Main(int argc, char** argv) {
 
   proc::SpawnOptions o;
   o.program = bin;
+  // Every simulated client shares one host, so the per-host JobService rate
+  // limit (meant for one user's CLI) is lifted; the stream ceiling stays at
+  // its default, above the watchers asked for.
   o.args = {"--listen",     "127.0.0.1:0",    "--port_file", dir + "/port", "--state_dir",
-            dir + "/state", "--worker_lease", "15s",         "--log_level", "warn"};
+            dir + "/state", "--worker_lease", "15s",         "--log_level", "warn",
+            "--rpc_rate_limit", "0"};
   o.stdout_path = dir + "/coordinator.log";
   o.stderr_to_stdout = true;
   absl::StatusOr<proc::Subprocess> coordinator = proc::Subprocess::Spawn(o);
@@ -326,8 +332,8 @@ int Main(int argc, char** argv) {
     c.set_deadline(std::chrono::system_clock::now() + 30s);
     v1::RegisterWorkerResponse resp;
     if (!registries[w % registries.size()]->Register(&c, r, &resp).ok()) ++g_errors;
-    streams.push_back(std::make_unique<HeartbeatStream>(registries[w % registries.size()].get(),
-                                                        info->worker_id(), &rtt));
+    streams.push_back(std::make_unique<HeartbeatStream>(
+        registries[w % registries.size()].get(), info->worker_id(), resp.session(), &rtt));
   }
   std::vector<std::unique_ptr<WatchStream>> watches;
   for (int i = 0; i < watchers; ++i) {

@@ -18,6 +18,11 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view address,
                              "): is spindle-coordinator running? start it or pass --coordinator "
                              "HOST:PORT / set SPINDLE_COORDINATOR"));
     case grpc::StatusCode::UNAUTHENTICATED:
+      return absl::Status(
+          code, absl::StrCat("the coordinator at ", address, " refused ", rpc, " (", detail,
+                             "): pass the cluster's token file with --token-file FILE or "
+                             "SPINDLE_TOKEN_FILE, and check that --coordinator names your "
+                             "coordinator"));
     case grpc::StatusCode::PERMISSION_DENIED:
       return absl::Status(
           code, absl::StrCat("the coordinator at ", address, " refused ", rpc, " (", detail,

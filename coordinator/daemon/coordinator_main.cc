@@ -45,6 +45,11 @@ ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
 ABSL_FLAG(std::string, job_roots, "",
           "comma-separated directories jobs must be submitted from and whose data, checkpoint "
           "and export paths must lie in (default: anywhere)");
+ABSL_FLAG(double, rpc_rate_limit, 100,
+          "JobService requests per second admitted from one client host (0: unlimited)");
+ABSL_FLAG(double, rpc_burst, 200, "JobService requests admitted at once from one client host");
+ABSL_FLAG(int32_t, max_streams, 1024,
+          "open watch and log streams in all (each holds a thread; 0: unlimited)");
 
 namespace spindle {
 namespace {
@@ -52,7 +57,8 @@ namespace {
 std::vector<std::string> Flags() {
   std::vector<std::string> names = {"listen",       "advertise",  "state_dir", "heartbeat_interval",
                                     "worker_lease", "stop_grace", "drain",     "port_file",
-                                    "log_level",    "job_roots"};
+                                    "log_level",    "job_roots",  "rpc_rate_limit", "rpc_burst",
+                                    "max_streams"};
   const std::vector<std::string>& security = rpc::SecurityFlagNames();
   names.insert(names.end(), security.begin(), security.end());
   return names;
@@ -123,6 +129,7 @@ int Run() {
   // Workers ping every 20 s; allow it without calls in flight.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.SetMaxReceiveMessageSize(rpc::MaxMessageBytesFromFlags());
   builder.RegisterService(&rendezvous);
   absl::StatusOr<std::unique_ptr<coordinator::JobManager>> manager =
       coordinator::JobManager::Create(*std::move(store), &rendezvous, options);
@@ -130,7 +137,11 @@ int Run() {
     std::cerr << "spindle-coordinator: " << manager.status().message() << std::endl;
     return 2;
   }
-  coordinator::JobServiceImpl jobs(manager->get(), auth);
+  rpc::LimitOptions limits;
+  limits.rate = absl::GetFlag(FLAGS_rpc_rate_limit);
+  limits.burst = absl::GetFlag(FLAGS_rpc_burst);
+  limits.max_streams = absl::GetFlag(FLAGS_max_streams);
+  coordinator::JobServiceImpl jobs(manager->get(), auth, limits);
   coordinator::RegistryServiceImpl registry(manager->get(), auth);
   builder.RegisterService(&jobs);
   builder.RegisterService(&registry);

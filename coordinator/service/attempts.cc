@@ -7,6 +7,8 @@
 #include "common/config/emit.h"
 #include "common/config/resolve.h"
 #include "common/layout/flops.h"
+#include "common/rpc/secret.h"
+#include "common/rpc/token_check.h"
 #include "coordinator/service/hang.h"
 #include "coordinator/service/job_entry.h"
 #include "coordinator/service/job_manager.h"
@@ -39,6 +41,12 @@ std::string DescribeExit(const v1::RankState& r) {
 double PeakOf(const planner::DeviceInfo& d, config::Precision p) {
   return p == config::Precision::kBf16 && d.peak_flops_bf16 > 0 ? d.peak_flops_bf16
                                                                 : d.peak_flops_fp32;
+}
+
+// Rank 0 reports the attempt's progress; no other worker may.
+bool RunsRankZero(const std::map<int, RankLive>& ranks, const std::string& worker) {
+  const auto it = ranks.find(0);
+  return it != ranks.end() && it->second.worker == worker;
 }
 
 }  // namespace
@@ -125,6 +133,7 @@ void JobManager::TryPlace(Entry& e) {
   e.job.clear_ranks();
 
   const AttemptKey key{e.job.id(), a.number};
+  const std::string attempt_key = rpc::NewSecret();
   const std::string spec_yaml = config::EmitJobSpec(RankSpec(spec, a.plan));
   std::map<std::string, v1::StartRanksRequest> requests;
   std::map<std::string, std::shared_ptr<v1::WorkerControl::Stub>> stubs;
@@ -150,6 +159,7 @@ void JobManager::TryPlace(Entry& e) {
       req.set_rendezvous(
           absl::StrCat("grpc://", options_.rendezvous_target, "/", e.job.id(), "/", a.number));
       req.set_working_dir(e.job.working_dir());
+      req.set_attempt_key(attempt_key);
       stubs[r.worker] = pool_.Find(r.worker)->control;
     }
     v1::RankDevice* rd = req.add_ranks();
@@ -158,7 +168,7 @@ void JobManager::TryPlace(Entry& e) {
   }
   const double peak_per_rank = a.peak_flops / a.plan.world();
   for (auto& [worker, req] : requests) req.set_peak_flops_per_rank(peak_per_rank);
-  rendezvous_->Open(e.job.id(), a.number);
+  rendezvous_->Open(e.job.id(), a.number, attempt_key);
   SetState(e, v1::PLANNING,
            absl::StrFormat("attempt %d of %d: dp %d × ulysses %d × ring %d on %s", a.number,
                            1 + e.job.max_restarts(), a.plan.chosen.dp, a.plan.chosen.ulysses,
@@ -291,6 +301,15 @@ v1::HeartbeatReply JobManager::OnHeartbeat(const v1::WorkerHeartbeat& hb) {
     reply.set_reregister(true);
     return reply;
   }
+  if (!rpc::ConstantTimeEquals(hb.session(), w->session)) {
+    // A stale instance of the worker, or someone else using its id: only the
+    // instance that registered last reports for it.
+    spdlog::warn("heartbeat for worker {} without its current registration session; "
+                 "told to register again",
+                 hb.worker_id());
+    reply.set_reregister(true);
+    return reply;
+  }
   w->last_heartbeat = Clock::now();
   w->reported_busy.clear();
   std::set<AttemptKey> stop;
@@ -298,7 +317,8 @@ v1::HeartbeatReply JobManager::OnHeartbeat(const v1::WorkerHeartbeat& hb) {
   // can end the attempt.
   for (const v1::RankProgress& p : hb.progress()) {
     absl::StatusOr<Entry*> e = Lookup(p.job_id());
-    if (e.ok() && (*e)->job.id() == p.job_id() && (*e)->attempt.number == p.attempt()) {
+    if (e.ok() && (*e)->job.id() == p.job_id() && (*e)->attempt.number == p.attempt() &&
+        RunsRankZero((*e)->attempt.ranks, hb.worker_id())) {
       OnProgress(**e, p);
     }
   }

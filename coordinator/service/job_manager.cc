@@ -25,10 +25,21 @@ int64_t NowMillis() {
 
 namespace {
 
+// Specs hold settings, not data: anything this large is a mistake, refused
+// before the YAML parser spends time on it.
+constexpr size_t kMaxSpecBytes = 256 << 10;
+
 absl::StatusOr<config::JobSpec> ParseSource(const v1::SpecSource& source) {
+  const std::string name = source.source_name().empty() ? "job spec" : source.source_name();
+  size_t bytes = source.yaml().size();
+  for (const std::string& o : source.overrides()) bytes += o.size();
+  if (bytes > kMaxSpecBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": ", bytes, " bytes with its --set overrides; a job spec may be at most ",
+                     kMaxSpecBytes >> 10, " KiB (it names data files, it does not hold them)"));
+  }
   const std::vector<std::string> overrides(source.overrides().begin(), source.overrides().end());
-  return config::ParseJobSpec(
-      source.yaml(), source.source_name().empty() ? "job spec" : source.source_name(), overrides);
+  return config::ParseJobSpec(source.yaml(), name, overrides);
 }
 
 }  // namespace
@@ -355,6 +366,7 @@ v1::RegisterWorkerResponse JobManager::RegisterWorker(const v1::WorkerInfo& info
   v1::RegisterWorkerResponse response;
   response.set_heartbeat_interval_ms(options_.heartbeat_interval.count());
   response.set_lease_ms(options_.worker_lease.count());
+  response.set_session(pool_.Find(info.worker_id())->session);
   changed_.notify_all();
   return response;
 }

@@ -63,10 +63,15 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+grpc::Status JobServiceImpl::Admit(const grpc::ServerContext& context) {
+  if (grpc::Status s = auth_.Check(context); !s.ok()) return s;
+  return rate_.Admit(context);
+}
+
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Submit(*request);
   if (!job.ok()) return ToGrpc(job.status());
   *response->mutable_job() = *std::move(job);
@@ -76,7 +81,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::PlanJob(grpc::ServerContext* context,
                                      const v1::PlanJobRequest* request,
                                      v1::PlanJobResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   absl::StatusOr<v1::PlanJobResponse> plan = manager_->Plan(request->spec());
   if (!plan.ok()) return ToGrpc(plan.status());
   *response = *std::move(plan);
@@ -85,7 +90,7 @@ grpc::Status JobServiceImpl::PlanJob(grpc::ServerContext* context,
 
 grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                                     v1::Job* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Get(request->job_id());
   if (!job.ok()) return ToGrpc(job.status());
   *response = *std::move(job);
@@ -95,7 +100,7 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJ
 grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   std::vector<v1::JobState> states;
   for (int s : request->states()) states.push_back(static_cast<v1::JobState>(s));
   for (v1::Job& job : manager_->List(states, request->limit())) {
@@ -107,7 +112,10 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       const v1::WatchJobRequest* request,
                                       grpc::ServerWriter<v1::JobEvent>* writer) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  grpc::Status full;
+  const rpc::StreamSlots::Slot slot = streams_.Acquire(&full);
+  if (!full.ok()) return full;
   int64_t seq = request->after_seq();
   int64_t progress_version = -1;  // the current progress goes out first
   for (;;) {
@@ -139,7 +147,10 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::JobLogs(grpc::ServerContext* context,
                                      const v1::JobLogsRequest* request,
                                      grpc::ServerWriter<v1::LogChunk>* writer) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
+  grpc::Status full;
+  const rpc::StreamSlots::Slot slot = streams_.Acquire(&full);
+  if (!full.ok()) return full;
   int attempt = request->attempt();
   bool ended = false;
   absl::StatusOr<std::vector<LogTarget>> targets =
@@ -200,7 +211,7 @@ grpc::Status JobServiceImpl::JobLogs(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
                                        const v1::CancelJobRequest* request,
                                        v1::CancelJobResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   absl::StatusOr<v1::Job> job = manager_->Cancel(request->job_id(), request->reason());
   if (!job.ok()) return ToGrpc(job.status());
   *response->mutable_job() = *std::move(job);
@@ -210,7 +221,7 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          const v1::ListWorkersRequest*,
                                          v1::ListWorkersResponse* response) {
-  if (grpc::Status s = auth_.Check(*context); !s.ok()) return s;
+  if (grpc::Status s = Admit(*context); !s.ok()) return s;
   for (v1::WorkerInfo& w : manager_->ListWorkers()) *response->add_workers() = std::move(w);
   return grpc::Status::OK;
 }

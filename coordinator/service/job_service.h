@@ -3,6 +3,7 @@
 // WorkerControl.ReadLog as the client asks.
 #pragma once
 
+#include "common/rpc/limits.h"
 #include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "spindle/v1/job.grpc.pb.h"
@@ -14,8 +15,12 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 class JobServiceImpl final : public v1::JobService::Service {
  public:
-  explicit JobServiceImpl(JobManager* manager, rpc::TokenCheck auth = {})
-      : manager_(manager), auth_(std::move(auth)) {}
+  explicit JobServiceImpl(JobManager* manager, rpc::TokenCheck auth = {},
+                          rpc::LimitOptions limits = {})
+      : manager_(manager),
+        auth_(std::move(auth)),
+        rate_(limits.rate, limits.burst),
+        streams_(limits.max_streams) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const v1::SubmitJobRequest* request,
                          v1::SubmitJobResponse* response) override;
@@ -35,8 +40,13 @@ class JobServiceImpl final : public v1::JobService::Service {
                            v1::ListWorkersResponse* response) override;
 
  private:
+  // The token, then the caller's request rate.
+  grpc::Status Admit(const grpc::ServerContext& context);
+
   JobManager* manager_;
   rpc::TokenCheck auth_;
+  rpc::RateLimiter rate_;
+  rpc::StreamSlots streams_;
 };
 
 }  // namespace spindle::coordinator

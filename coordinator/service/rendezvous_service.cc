@@ -15,9 +15,10 @@ constexpr size_t kMaxValueBytes = 1 << 20;
 
 }  // namespace
 
-void RendezvousService::Open(const std::string& job_id, int attempt) {
+void RendezvousService::Open(const std::string& job_id, int attempt,
+                             const std::string& attempt_key) {
   std::lock_guard<std::mutex> lock(mu_);
-  open_.insert({job_id, attempt});
+  open_[{job_id, attempt}] = attempt_key;
 }
 
 void RendezvousService::Close(const std::string& job_id, int attempt) {
@@ -33,12 +34,22 @@ void RendezvousService::Shutdown() {
   changed_.notify_all();
 }
 
-grpc::Status RendezvousService::CheckOpen(const v1::RendezvousScope& scope) const {
+grpc::Status RendezvousService::CheckOpen(const grpc::ServerContext& context,
+                                         const v1::RendezvousScope& scope) const {
   if (shutdown_) return {grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down"};
-  if (open_.count({scope.job_id(), scope.attempt()}) == 0) {
+  const auto it = open_.find({scope.job_id(), scope.attempt()});
+  if (it == open_.end()) {
     return {grpc::StatusCode::FAILED_PRECONDITION,
             absl::StrCat("attempt ", scope.attempt(), " of job '", scope.job_id(),
                          "' is not running (ended, or never started); this rank is stale")};
+  }
+  if (!rpc::ConstantTimeEquals(scope.attempt_key(), it->second)) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            absl::StrCat("wrong attempt key from ", context.peer(), " for attempt ",
+                         scope.attempt(), " of job '", scope.job_id(),
+                         "': only ranks the coordinator started for this attempt may use its "
+                         "rendezvous (their worker hands them the key in ",
+                         "SPINDLE_ATTEMPT_KEY_FILE)")};
   }
   return grpc::Status::OK;
 }
@@ -52,7 +63,7 @@ grpc::Status RendezvousService::SetKey(grpc::ServerContext* context,
                          request->value().size(), " bytes; the limit is ", kMaxValueBytes)};
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (grpc::Status s = CheckOpen(request->scope()); !s.ok()) return s;
+  if (grpc::Status s = CheckOpen(*context, request->scope()); !s.ok()) return s;
   keys_[{request->scope().job_id(), request->scope().attempt()}][request->key()] = request->value();
   changed_.notify_all();
   return grpc::Status::OK;
@@ -68,7 +79,7 @@ grpc::Status RendezvousService::GetKeys(grpc::ServerContext* context,
       std::min(std::chrono::milliseconds(std::max<int64_t>(0, request->wait_ms())), kMaxWait);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    if (grpc::Status s = CheckOpen(request->scope()); !s.ok()) return s;
+    if (grpc::Status s = CheckOpen(*context, request->scope()); !s.ok()) return s;
     const auto& kv = keys_[scope];
     response->clear_missing();
     for (const std::string& key : request->keys()) {

@@ -1,7 +1,9 @@
 // The Rendezvous service: an in-memory key-value store per job attempt that
 // the ranks of that attempt meet through (Gloo's store; common/rendezvous).
 // Only open attempts are served: a rank of an ended attempt gets
-// FAILED_PRECONDITION, so it can never meet the ranks of a new one. Keys live
+// FAILED_PRECONDITION, so it can never meet the ranks of a new one; a caller
+// without the attempt's key (handed by the coordinator to the attempt's
+// workers, by them to their ranks) gets PERMISSION_DENIED. Keys live
 // only as long as the attempt (nothing here needs to survive a restart: a
 // coordinator restart ends every attempt).
 #pragma once
@@ -9,7 +11,6 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -21,7 +22,7 @@ namespace spindle::coordinator {
 class RendezvousService final : public v1::Rendezvous::Service {
  public:
   explicit RendezvousService(rpc::TokenCheck auth = {}) : auth_(std::move(auth)) {}
-  void Open(const std::string& job_id, int attempt);
+  void Open(const std::string& job_id, int attempt, const std::string& attempt_key);
   void Close(const std::string& job_id, int attempt);  // wakes and refuses waiters
   void Shutdown();                                     // refuses every call; wakes every waiter
 
@@ -32,11 +33,13 @@ class RendezvousService final : public v1::Rendezvous::Service {
 
  private:
   using Scope = std::pair<std::string, int>;
-  grpc::Status CheckOpen(const v1::RendezvousScope& scope) const;  // mu_ held
+  // mu_ held.
+  grpc::Status CheckOpen(const grpc::ServerContext& context,
+                         const v1::RendezvousScope& scope) const;
 
   std::mutex mu_;
   std::condition_variable changed_;
-  std::set<Scope> open_;
+  std::map<Scope, std::string> open_;  // -> attempt key
   std::map<Scope, std::map<std::string, std::string>> keys_;
   bool shutdown_ = false;
   rpc::TokenCheck auth_;

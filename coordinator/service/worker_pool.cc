@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/secret.h"
 
 namespace spindle::coordinator {
 namespace {
@@ -34,6 +35,7 @@ bool WorkerPool::Register(const v1::WorkerInfo& info, Clock::time_point now) {
   w.last_heartbeat = now;
   w.alive = true;
   w.reported_busy.clear();
+  w.session = rpc::NewSecret();
   return restarted;
 }
 

@@ -28,14 +28,16 @@ struct WorkerEntry {
   std::set<int> reported_busy;           // devices with a live rank process
   std::map<int, AttemptKey> reserved;    // device -> attempt holding it
   std::shared_ptr<v1::WorkerControl::Stub> control;
+  std::string session;  // secret of its latest registration; heartbeats carry it
 };
 
 class WorkerPool {
  public:
   void set_security(rpc::Security security) { security_ = std::move(security); }
   // Adds or replaces a worker (a re-registration drops its old reservations'
-  // claim on reported busy devices but keeps reservations). Returns true when
-  // the worker was already known and alive: it restarted.
+  // claim on reported busy devices but keeps reservations) under a new
+  // session. Returns true when the worker was already known and alive: it
+  // restarted.
   bool Register(const v1::WorkerInfo& info, Clock::time_point now);
   WorkerEntry* Find(const std::string& worker_id);
   const std::map<std::string, WorkerEntry>& workers() const { return workers_; }

@@ -5,6 +5,7 @@
 // no sanitizer report; every refusal carries a message.
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "coordinator/service/job_manager.h"
@@ -15,6 +16,13 @@ namespace {
 
 namespace v1 = spindle::v1;
 using spindle::coordinator::JobManager;
+
+// Registration sessions of the two workers, so fuzzed heartbeats get past
+// the session check and exercise what lies behind it.
+std::map<std::string, std::string>& Sessions() {
+  static auto* sessions = new std::map<std::string, std::string>();
+  return *sessions;
+}
 
 JobManager& Manager() {
   static spindle::coordinator::RendezvousService* rendezvous =
@@ -37,7 +45,7 @@ JobManager& Manager() {
       }
       info.set_intra_node_bandwidth(5e9);
       info.set_inter_node_bandwidth(1e9);
-      (*m)->RegisterWorker(info);
+      Sessions()[name] = (*m)->RegisterWorker(info).session();
     }
     return m->release();
   }();
@@ -80,7 +88,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 3: {
       v1::WorkerHeartbeat r;
-      if (r.ParseFromArray(body, n)) m.OnHeartbeat(r);
+      if (!r.ParseFromArray(body, n)) break;
+      if (auto it = Sessions().find(r.worker_id()); it != Sessions().end() && n % 2 == 0) {
+        r.set_session(it->second);
+      }
+      m.OnHeartbeat(r);
       break;
     }
   }

@@ -3,8 +3,9 @@
 // token or with a wrong one (and the count of methods is checked, so a new
 // method cannot slip by); plaintext clients cannot talk to TLS servers; the
 // health service stays open; a job runs end to end over TLS with the token
-// (CLI → coordinator → worker → ranks → rendezvous); bad token files stop a
-// daemon at start with the fix.
+// (CLI → coordinator → worker → ranks → rendezvous) and leaves no secret in
+// any log; message size, request rate and open streams are bounded; bad
+// token files stop a daemon at start with the fix.
 #include "common/rpc/security.h"
 
 #include <grpcpp/grpcpp.h>
@@ -13,7 +14,9 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -245,6 +248,38 @@ spec:
   const CliResult r = cluster_.Cli({"submit", spec}, 180s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("SUCCEEDED"), std::string::npos) << r.out;
+
+  // The attempt's rendezvous key reached the ranks in an owner-only file,
+  // and no secret (token, attempt key) was written to any log or output.
+  std::vector<std::string> secrets = {token_};
+  for (const auto& f : std::filesystem::recursive_directory_iterator(cluster_.WorkerDir(0))) {
+    if (f.path().filename() != "attempt.key") continue;
+    struct stat st;
+    ASSERT_EQ(::stat(f.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f.path();
+    std::ifstream in(f.path());
+    std::string key;
+    in >> key;
+    EXPECT_EQ(key.size(), 32u) << f.path();
+    secrets.push_back(key);
+  }
+  ASSERT_GE(secrets.size(), 2u) << "no attempt.key under " << cluster_.WorkerDir(0);
+  const CliResult events = cluster_.Cli({"events", "secure-1"});
+  const CliResult status = cluster_.Cli({"status", "secure-1", "-o", "json"});
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ((r.out + r.err + events.out + status.out).find(secret), std::string::npos);
+  }
+  int logs = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(cluster_.dir().path())) {
+    if (!f.is_regular_file() || f.path().extension() != ".log") continue;
+    ++logs;
+    std::ifstream in(f.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << "a secret in " << f.path();
+    }
+  }
+  EXPECT_GE(logs, 4) << "coordinator, worker and two rank logs";
 }
 
 TEST(JobRootsTest, PathsOutsideTheRootsAreRefusedBeforeQueueing) {
@@ -273,6 +308,85 @@ spec:
   }
   EXPECT_EQ(cluster.Cli({"list", "-o", "json"}).out.find("nosy"), std::string::npos)
       << "nothing was queued";
+}
+
+// Message size, request rate and open streams are bounded, each refusal
+// naming the limit and the flag that raises it.
+TEST(LimitsTest, MessageSizeRequestRateAndStreamsAreBounded) {
+  LocalCluster cluster(Bins());
+  cluster.coordinator_args = {"--max_message_bytes", "1048576", "--rpc_rate_limit", "2",
+                              "--rpc_burst",         "4",       "--max_streams",    "1"};
+  ASSERT_TRUE(cluster.StartCoordinator());
+  auto jobs = v1::JobService::NewStub(Channel(cluster.port(), rpc::Security{}));
+  auto call_ctx = [] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + 10s);
+    return c;
+  };
+  const std::string spec = R"(apiVersion: spindle/v1
+kind: TrainJob
+metadata: {name: limits}
+spec:
+  model: {preset: tiny}
+  data: {source: synthetic, task: copy, seq_len: 64, global_batch_seqs: 2}
+  resources: {device: cpu, nodes: {min: 1, max: 1}, devices_per_node: 1}
+  train: {max_steps: 5}
+  checkpoint: {dir: ckpt}
+)";
+  // Over the spec limit (256 KiB) but under the message limit: the spec's own error.
+  v1::SubmitJobRequest big;
+  big.mutable_spec()->set_yaml(spec + "# " + std::string(300 << 10, 'x') + "\n");
+  big.mutable_spec()->set_source_name("big.yaml");
+  v1::SubmitJobResponse submitted;
+  grpc::Status s = jobs->SubmitJob(call_ctx().get(), big, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("big.yaml: "), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("at most 256 KiB"), std::string::npos) << s.error_message();
+  // Over the message limit: refused by gRPC before any handler runs.
+  big.mutable_spec()->set_yaml(std::string(2 << 20, 'x'));
+  s = jobs->SubmitJob(call_ctx().get(), big, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  // One open watch (a job with no workers waits queued) fills --max_streams 1.
+  std::this_thread::sleep_for(2500ms);  // refill the bucket (2/s, burst 4)
+  v1::SubmitJobRequest ok;
+  ok.mutable_spec()->set_yaml(spec);
+  ASSERT_TRUE(jobs->SubmitJob(call_ctx().get(), ok, &submitted).ok());
+  auto watch_ctx = call_ctx();
+  v1::WatchJobRequest w;
+  w.set_job_id(submitted.job().id());
+  auto watch = jobs->WatchJob(watch_ctx.get(), w);
+  v1::JobEvent event;
+  ASSERT_TRUE(watch->Read(&event)) << "the first watch is served";
+  auto second_ctx = call_ctx();
+  auto second = jobs->WatchJob(second_ctx.get(), w);
+  while (second->Read(&event)) {
+  }
+  s = second->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("--max_streams"), std::string::npos) << s.error_message();
+  watch_ctx->TryCancel();
+  while (watch->Read(&event)) {
+  }
+  watch->Finish();
+
+  // A burst past the bucket: the first calls pass, then RESOURCE_EXHAUSTED.
+  std::this_thread::sleep_for(2500ms);
+  int passed = 0, limited = 0;
+  for (int i = 0; i < 12; ++i) {
+    v1::ListJobsResponse list;
+    s = jobs->ListJobs(call_ctx().get(), {}, &list);
+    if (s.ok()) {
+      ++passed;
+    } else {
+      ++limited;
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+      EXPECT_NE(s.error_message().find("--rpc_rate_limit"), std::string::npos)
+          << s.error_message();
+    }
+  }
+  EXPECT_GE(passed, 4);
+  EXPECT_GE(limited, 1);
 }
 
 TEST(SecurityStartTest, ABadTokenFileStopsTheDaemonWithTheFix) {

@@ -69,6 +69,7 @@ bool CoordinatorLink::Register(milliseconds* interval) {
     return false;
   }
   *interval = milliseconds(std::max<int64_t>(100, response.heartbeat_interval_ms()));
+  session_ = response.session();
   spdlog::info("registered with the coordinator at {} as {}; heartbeat every {} ms", coordinator_,
                info_.worker_id(), interval->count());
   return true;
@@ -85,6 +86,7 @@ void CoordinatorLink::Beat(milliseconds interval) {
   for (;;) {
     v1::WorkerHeartbeat hb;
     hb.set_worker_id(info_.worker_id());
+    hb.set_session(session_);
     supervisor_->FillHeartbeat(&hb);
     v1::HeartbeatReply reply;
     if (!stream->Write(hb) || !stream->Read(&reply)) break;

@@ -42,6 +42,7 @@ class CoordinatorLink {
   const std::chrono::milliseconds stop_grace_;
   std::unique_ptr<v1::WorkerRegistry::Stub> stub_;
   std::atomic<bool> registered_{false};
+  std::string session_;  // of the latest registration (Run's thread only)
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

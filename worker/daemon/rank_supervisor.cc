@@ -9,6 +9,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/secret.h"
+#include "common/rpc/security.h"
+#include "common/status.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -69,6 +72,13 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
+  if (req.attempt_key().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("StartRanks for ", req.job_id(), " attempt ", req.attempt(),
+                     " carries no attempt_key; the coordinator is older than this worker"));
+  }
+  const std::string key_path = dir + "/attempt.key";
+  SPINDLE_RETURN_IF_ERROR(rpc::WriteSecretFile(key_path, req.attempt_key()));
   const std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);
@@ -110,6 +120,7 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
     o.stderr_to_stdout = true;
     o.cwd = cwd;
     o.env = options_.env;
+    o.env.push_back(absl::StrCat(rpc::kAttemptKeyFileEnv, "=", key_path));
     if (options_.cuda) o.env.push_back(absl::StrCat("CUDA_VISIBLE_DEVICES=", rd.device()));
     absl::StatusOr<proc::Subprocess> child = proc::Subprocess::Spawn(o);
     if (!child.ok()) {

@@ -50,6 +50,10 @@ TEST(ExitCodesTest, FromGrpcKeepsCodesAndSaysHowToFix) {
                "CancelJob");
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(s.message(), HasSubstr("the coordinator at head:7070 refused CancelJob"));
+  s = FromGrpc(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no bearer token"), "head:7070",
+               "GetJob");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(s.message(), HasSubstr("--token-file FILE or SPINDLE_TOKEN_FILE"));
 
   // The coordinator's own message (naming the field) is kept as is.
   s = FromGrpc(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

@@ -15,6 +15,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr char kKey[] = "0123456789abcdef0123456789abcdef";
+
 class RendezvousTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -28,9 +30,10 @@ class RendezvousTest : public ::testing::Test {
     service_.Shutdown();
     server_->Shutdown();
   }
-  std::unique_ptr<gloo::rendezvous::Store> Store(int attempt, std::chrono::milliseconds wait) {
+  std::unique_ptr<gloo::rendezvous::Store> Store(int attempt, std::chrono::milliseconds wait,
+                                                 const std::string& key = kKey) {
     auto s = rendezvous::MakeStore(absl::StrCat("grpc://127.0.0.1:", port_, "/job-1/", attempt),
-                                   wait);
+                                   wait, key);
     EXPECT_TRUE(s.ok()) << s.status();
     return std::move(*s);
   }
@@ -41,7 +44,7 @@ class RendezvousTest : public ::testing::Test {
 };
 
 TEST_F(RendezvousTest, GetWaitsForTheValueSetByAnotherRank) {
-  service_.Open("job-1", 1);
+  service_.Open("job-1", 1, kKey);
   auto a = Store(1, 10s), b = Store(1, 10s);
   std::thread setter([&] {
     std::this_thread::sleep_for(300ms);
@@ -54,7 +57,7 @@ TEST_F(RendezvousTest, GetWaitsForTheValueSetByAnotherRank) {
 }
 
 TEST_F(RendezvousTest, MissingKeyTimesOutNamingIt) {
-  service_.Open("job-1", 1);
+  service_.Open("job-1", 1, kKey);
   auto s = Store(1, 500ms);
   try {
     s->wait({"never"}, 300ms);
@@ -65,7 +68,7 @@ TEST_F(RendezvousTest, MissingKeyTimesOutNamingIt) {
 }
 
 TEST_F(RendezvousTest, StaleAttemptIsFenced) {
-  service_.Open("job-1", 2);
+  service_.Open("job-1", 2, kKey);
   auto stale = Store(1, 2s);
   try {
     stale->set("k", {'1'});
@@ -78,6 +81,26 @@ TEST_F(RendezvousTest, StaleAttemptIsFenced) {
   current->set("k", {'1'});
   service_.Close("job-1", 2);
   EXPECT_THROW(current->get("k"), std::exception);
+}
+
+TEST_F(RendezvousTest, CallersWithoutTheAttemptKeyAreRefusedAtOnce) {
+  service_.Open("job-1", 1, kKey);
+  for (const std::string& key : {std::string("wrong"), std::string(kKey) + "0"}) {
+    auto s = Store(1, 30s, key);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      s->set("k", {'1'});
+      FAIL() << "key '" << key << "' was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("wrong attempt key"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find(kKey), std::string::npos) << "the key leaked";
+    }
+    // Final, not retried until the 30 s wait runs out.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  }
+  auto good = Store(1, 2s);
+  good->set("k", {'1'});
+  EXPECT_EQ(good->get("k"), std::vector<char>{'1'});
 }
 
 TEST(RendezvousAddressTest, ParsesAndRejects) {
