@@ -10,6 +10,7 @@ find_package(yaml-cpp CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)
 
 # Debian's Gloo config names its library but sets no include path on it.
 if(TARGET gloo)

@@ -28,6 +28,7 @@ stop_all() {
 trap stop_all EXIT
 
 "$bin/spindle-coordinator" --listen 127.0.0.1:0 --port_file "$run/coordinator.port" \
+  --metrics_listen 127.0.0.1:0 --metrics_port_file "$run/coordinator.metrics-port" \
   --state_dir "$run/state" >"$run/coordinator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s "$run/coordinator.port" ]] && break; sleep 0.1; done
@@ -39,6 +40,7 @@ cores=$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
 for n in 0 1; do
   "$bin/spindle-worker" --coordinator "$SPINDLE_COORDINATOR" --name "node-$n" --cpu_slots 2 \
     --cpu_cores "$cores" --listen 127.0.0.1:0 --work_dir "$run/node-$n" \
+    --metrics_listen 127.0.0.1:0 --metrics_port_file "$run/node-$n.metrics-port" \
     >"$run/node-$n.log" 2>&1 &
   pids+=($!)
 done

@@ -15,6 +15,11 @@ packages=(
   prometheus slurm-wlm munge python3-jsonschema yamllint
 )
 
+# The deployment tests need kubectl (with kustomize v5) and node/npm; the
+# machines here ship them, a bare Debian 12 gets Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -51,6 +51,7 @@ CommCounters operator-(const CommCounters& a, const CommCounters& b) {
     d.ops[i].messages_sent = a.ops[i].messages_sent - b.ops[i].messages_sent;
     d.ops[i].bytes_sent = a.ops[i].bytes_sent - b.ops[i].bytes_sent;
     d.ops[i].bytes_received = a.ops[i].bytes_received - b.ops[i].bytes_received;
+    d.ops[i].wait_seconds = a.ops[i].wait_seconds - b.ops[i].wait_seconds;
   }
   return d;
 }

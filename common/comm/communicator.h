@@ -37,6 +37,9 @@ struct OpCounters {
   int64_t messages_sent = 0;  // point-to-point messages this rank sent
   int64_t bytes_sent = 0;
   int64_t bytes_received = 0;
+  // Time the calling thread was blocked waiting for this op's transfers
+  // (for a StartSendRecv batch: inside Wait, i.e. what compute did not hide).
+  double wait_seconds = 0;
 };
 
 struct CommCounters {

@@ -1,6 +1,7 @@
 #include "common/comm/p2p_communicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -83,12 +84,19 @@ void P2PCommunicator::PostRecv(Call& call, int peer, int64_t index, void* data, 
 }
 
 absl::Status P2PCommunicator::WaitAll(Call& call) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status result;
   for (Posted& p : call.posted) {
     absl::Status s = p.transfer->Wait(call.deadline);
-    if (!s.ok()) return Fail(&call, TransferError(call, p, s));
+    if (!s.ok()) {
+      result = Fail(&call, TransferError(call, p, s));
+      break;
+    }
   }
   call.posted.clear();
-  return absl::OkStatus();
+  counters_[call.op].wait_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
 }
 
 absl::Status P2PCommunicator::Fail(Call* call, absl::Status error) {

@@ -258,7 +258,7 @@ int Main(int argc, char** argv) {
   // its default, above the watchers asked for.
   o.args = {"--listen",     "127.0.0.1:0",    "--port_file", dir + "/port", "--state_dir",
             dir + "/state", "--worker_lease", "15s",         "--log_level", "warn",
-            "--rpc_rate_limit", "0"};
+            "--rpc_rate_limit", "0", "--metrics_listen", "127.0.0.1:0"};
   o.stdout_path = dir + "/coordinator.log";
   o.stderr_to_stdout = true;
   absl::StatusOr<proc::Subprocess> coordinator = proc::Subprocess::Spawn(o);

@@ -27,6 +27,7 @@
 #include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "coordinator/service/job_service.h"
+#include "common/metrics/metrics_server.h"
 #include "coordinator/service/registry_service.h"
 #include "coordinator/service/rendezvous_service.h"
 #include "coordinator/store/job_store.h"
@@ -48,6 +49,10 @@ ABSL_FLAG(std::string, job_roots, "",
 ABSL_FLAG(double, rpc_rate_limit, 100,
           "JobService requests per second admitted from one client host (0: unlimited)");
 ABSL_FLAG(double, rpc_burst, 200, "JobService requests admitted at once from one client host");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9400",
+          "HOST:PORT of the Prometheus endpoint (/metrics; port 0 = any; empty = none)");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "write the metrics endpoint's bound port here once serving (for scripts)");
 ABSL_FLAG(int32_t, max_streams, 1024,
           "open watch and log streams in all (each holds a thread; 0: unlimited)");
 
@@ -58,7 +63,7 @@ std::vector<std::string> Flags() {
   std::vector<std::string> names = {"listen",       "advertise",  "state_dir", "heartbeat_interval",
                                     "worker_lease", "stop_grace", "drain",     "port_file",
                                     "log_level",    "job_roots",  "rpc_rate_limit", "rpc_burst",
-                                    "max_streams"};
+                                    "max_streams", "metrics_listen", "metrics_port_file"};
   const std::vector<std::string>& security = rpc::SecurityFlagNames();
   names.insert(names.end(), security.begin(), security.end());
   return names;
@@ -70,6 +75,14 @@ absl::StatusOr<std::chrono::milliseconds> DurationFlag(const char* name, const s
     return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", d.status().message()));
   }
   return d;
+}
+
+// Scripts and tests wait for the file, so it appears whole (rename).
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  std::ofstream(path + ".tmp") << port << "\n";
+  std::error_code ec;
+  std::filesystem::rename(path + ".tmp", path, ec);
 }
 
 int Run() {
@@ -121,9 +134,28 @@ int Run() {
   }
   const rpc::TokenCheck auth(security->token);
 
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen); !address.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> m =
+        metrics::MetricsServer::Start(address, "coordinator");
+    if (!m.ok()) {
+      std::cerr << "spindle-coordinator: " << m.status().message() << std::endl;
+      return 2;
+    }
+    metrics_server = *std::move(m);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   coordinator::RendezvousService rendezvous(auth);
   grpc::ServerBuilder builder;
+  if (metrics_server != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(metrics_server->grpc().Factory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  // gRPC binds with SO_REUSEPORT by default: a second daemon on a taken port
+  // would share it silently instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), rpc::ServerCredentials(*security), &port);
   // Workers ping every 20 s; allow it without calls in flight.
@@ -151,18 +183,23 @@ int Run() {
               << " (in use? pass --listen HOST:PORT)" << std::endl;
     return 2;
   }
+  if (metrics_server != nullptr) {
+    coordinator::JobManager* m = manager->get();
+    metrics_server->Add(
+        [m](metrics::Families* f) { coordinator::AddManagerMetrics(m->Metrics(), f); });
+    WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), metrics_server->port());
+  }
   // Ranks need the bound port (--listen may say port 0).
   const std::string advertise = absl::GetFlag(FLAGS_advertise);
   (*manager)->SetRendezvousTarget(advertise.empty() ? absl::StrCat("127.0.0.1:", port) : advertise);
   (*manager)->Start();
-  spdlog::info("spindle-coordinator serving on port {} (state in {}); {}; jobs confined to {}",
-               port, state_dir, rpc::Describe(*security),
+  spdlog::info("spindle-coordinator serving on port {} (state in {}; metrics {}); {}; jobs "
+               "confined to {}",
+               port, state_dir,
+               metrics_server ? absl::StrCat("on port ", metrics_server->port()) : "off", rpc::Describe(*security),
                options.job_roots.empty() ? "nothing (see --job_roots)"
                                          : absl::StrJoin(options.job_roots, ", "));
-  if (const std::string pf = absl::GetFlag(FLAGS_port_file); !pf.empty()) {
-    std::ofstream(pf + ".tmp") << port << "\n";
-    std::filesystem::rename(pf + ".tmp", pf, ec);
-  }
+  WritePortFile(absl::GetFlag(FLAGS_port_file), port);
 
   int sig = 0;
   while ((sig = proc::WaitForTerminationSignal(std::chrono::seconds(1))) == 0) {

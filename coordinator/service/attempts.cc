@@ -104,7 +104,7 @@ void JobManager::Tick() {
 
 void JobManager::TryPlace(Entry& e) {
   const planner::Inventory free = pool_.FreeInventory(e.spec.resources.device);
-  absl::StatusOr<planner::Plan> plan = planner::MakePlan(e.spec, free);
+  absl::StatusOr<planner::Plan> plan = TimedPlan(e.spec, free);
   if (!plan.ok()) {
     const std::string why = absl::StrCat("waiting for devices: ", plan.status().message());
     if (why != e.waiting) {
@@ -116,6 +116,10 @@ void JobManager::TryPlace(Entry& e) {
     return;
   }
   e.waiting.clear();
+  {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    queue_wait_seconds_.Observe(std::chrono::duration<double>(Clock::now() - e.waiting_since).count());
+  }
   Attempt& a = e.attempt;
   a = Attempt{};
   a.number = e.job.attempt() + 1;
@@ -167,7 +171,11 @@ void JobManager::TryPlace(Entry& e) {
     rd->set_device(r.device);
   }
   const double peak_per_rank = a.peak_flops / a.plan.world();
-  for (auto& [worker, req] : requests) req.set_peak_flops_per_rank(peak_per_rank);
+  for (auto& [worker, req] : requests) {
+    req.set_peak_flops_per_rank(peak_per_rank);
+    req.set_dtype(spec.train.precision == config::Precision::kBf16 ? "bf16" : "fp32");
+    req.set_flops_per_token(a.flops_per_token);
+  }
   rendezvous_->Open(e.job.id(), a.number, attempt_key);
   SetState(e, v1::PLANNING,
            absl::StrFormat("attempt %d of %d: dp %d × ulysses %d × ring %d on %s", a.number,
@@ -258,6 +266,7 @@ void JobManager::FailAttempt(Entry& e, v1::Failure f) {
   if (e.job.attempt() < attempts && !shutting_down_ && !user) {
     const milliseconds backoff = e.spec.fault_tolerance.backoff;
     e.restart_at = Clock::now() + backoff;
+    e.waiting_since = e.restart_at;
     SetState(e, v1::RESTARTING,
              absl::StrCat("attempt ", e.job.attempt(), " failed: ", cause, "; attempt ",
                           e.job.attempt() + 1, " of ", attempts, " starts in ", Seconds(backoff),

@@ -45,6 +45,7 @@ struct JobManager::Entry {
   int64_t progress_version = 0;
   Attempt attempt;
   Clock::time_point restart_at;    // RESTARTING: not placed before this
+  Clock::time_point waiting_since;  // queued, or due to restart: for the queue-wait histogram
   Clock::time_point last_persist;  // progress is persisted at most every few s
   std::string waiting;             // why a waiting job is not placed yet
 };

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
     Entry& entry = *e;
     m->jobs_.push_back(std::move(e));
     const v1::JobState s = entry.job.state();
+    entry.waiting_since = Clock::now();
     if (s == v1::PLANNING || s == v1::RUNNING || s == v1::RESTARTING) {
       // Workers stop the ranks of this attempt when they report them (fencing).
       entry.restart_at = Clock::now();
@@ -93,6 +94,16 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
 }
 
 JobManager::~JobManager() { Shutdown(); }
+
+absl::StatusOr<planner::Plan> JobManager::TimedPlan(const config::JobSpec& spec,
+                                                    const planner::Inventory& inventory) {
+  const auto start = Clock::now();
+  absl::StatusOr<planner::Plan> plan = planner::MakePlan(spec, inventory);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  planner_seconds_.Observe(seconds);
+  return plan;
+}
 
 void JobManager::SetRendezvousTarget(const std::string& target) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -202,7 +213,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
   if (all.nodes.empty()) {
     note = absl::StrCat("; no ", config::EnumName(spec->resources.device),
                         " workers are registered yet, the job waits for them");
-  } else if (absl::StatusOr<planner::Plan> plan = planner::MakePlan(*spec, all); !plan.ok()) {
+  } else if (absl::StatusOr<planner::Plan> plan = TimedPlan(*spec, all); !plan.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the job can never run on this cluster (", all.nodes.size(), " ",
         config::EnumName(spec->resources.device), " workers): ", plan.status().message()));
@@ -214,6 +225,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
   job.set_name(e->spec.metadata.name);
   job.set_user(request.user());
   job.set_create_time_ms(NowMillis());
+  e->waiting_since = Clock::now();
   job.set_max_restarts(e->spec.fault_tolerance.max_restarts);
   job.set_spec_yaml(config::EmitJobSpec(e->spec));
   job.set_working_dir(request.spec().working_dir());
@@ -241,7 +253,7 @@ absl::StatusOr<v1::PlanJobResponse> JobManager::Plan(const v1::SpecSource& sourc
         "no ", config::EnumName(spec->resources.device),
         " workers are registered; start spindle-worker, or plan offline with --cluster FILE"));
   }
-  absl::StatusOr<planner::Plan> plan = planner::MakePlan(*spec, all);
+  absl::StatusOr<planner::Plan> plan = TimedPlan(*spec, all);
   if (!plan.ok()) return plan.status();
   v1::PlanJobResponse response;
   service::ToProto(*plan, *spec, response.mutable_plan());

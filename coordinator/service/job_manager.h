@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "common/config/job_spec.h"
 #include "common/rpc/security.h"
+#include "coordinator/service/manager_metrics.h"
 #include "coordinator/service/rendezvous_service.h"
 #include "coordinator/service/worker_pool.h"
 #include "coordinator/store/job_store.h"
@@ -97,6 +98,9 @@ class JobManager {
   v1::HeartbeatReply OnHeartbeat(const v1::WorkerHeartbeat& heartbeat);
   std::vector<v1::WorkerInfo> ListWorkers();
 
+  // --- metrics (docs/metrics.md) ---
+  ManagerMetrics Metrics();
+
  private:
   struct Attempt;
   struct Entry;
@@ -121,6 +125,9 @@ class JobManager {
   void OnProgress(Entry& e, const v1::RankProgress& p);
 
   void Async(std::function<void()> fn);  // runs fn on a joined-at-shutdown thread
+  // planner::MakePlan, timed into planner_seconds_. mu_ may be held.
+  absl::StatusOr<planner::Plan> TimedPlan(const config::JobSpec& spec,
+                                          const planner::Inventory& inventory);
 
   std::unique_ptr<store::JobStore> store_;
   RendezvousService* rendezvous_;
@@ -134,6 +141,10 @@ class JobManager {
   bool shutting_down_ = false;
   std::thread scheduler_;
   std::vector<std::thread> background_;
+
+  std::mutex metrics_mu_;  // after mu_ when both are held
+  metrics::HistogramData planner_seconds_{metrics::SecondsBuckets()};
+  metrics::HistogramData queue_wait_seconds_{metrics::SecondsBuckets()};
 };
 
 }  // namespace spindle::coordinator

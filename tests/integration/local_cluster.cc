@@ -57,7 +57,8 @@ bool LocalCluster::StartCoordinator() {
             "--state_dir",    dir_.Join("state"),
             "--port_file",    port_file,
             "--worker_lease", "5s",
-            "--stop_grace",   "5s"};
+            "--stop_grace",   "5s",
+            "--metrics_listen", "127.0.0.1:0"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
   o.args.insert(o.args.end(), coordinator_args.begin(), coordinator_args.end());
   if (!SpawnDaemon(std::move(o), "coordinator", &coordinator_)) return false;
@@ -114,7 +115,8 @@ bool LocalCluster::SpawnWorker(int i) {
             "--cpu_slots",   std::to_string(slots_),
             "--cpu_cores",   "1",
             "--work_dir",    WorkerDir(i),
-            "--stop_grace",  "5s"};
+            "--stop_grace",  "5s",
+            "--metrics_listen", "127.0.0.1:0"};
   o.args.insert(o.args.end(), daemon_args.begin(), daemon_args.end());
   if (static_cast<int>(workers_.size()) <= i) workers_.resize(i + 1);
   return SpawnDaemon(std::move(o), name, &workers_[i]);

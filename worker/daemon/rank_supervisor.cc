@@ -28,6 +28,7 @@ constexpr int kMaxLogRead = 1 << 20;
 
 struct RankSupervisor::Rank {
   int device = 0;
+  RankSnapshot metrics;  // job-level fields set at start; the rest read as it runs
   std::optional<proc::Subprocess> process;  // set once spawned
   std::string log_path;
   std::string metrics_path;  // rank 0 only
@@ -93,6 +94,15 @@ absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
   for (const v1::RankDevice& rd : req.ranks()) {
     auto rank = std::make_unique<Rank>();
     rank->device = rd.device();
+    RankSnapshot& m = rank->metrics;
+    m.job_id = req.job_id();
+    m.attempt = req.attempt();
+    m.rank = rd.rank();
+    m.device = rd.device();
+    m.world = req.world_size();
+    m.peak_flops = req.peak_flops_per_rank();
+    m.dtype = req.dtype();
+    m.flops_per_token = req.flops_per_token();
     rank->log_path = absl::StrCat(dir, "/rank-", rd.rank(), ".log");
     proc::SpawnOptions o;
     o.program = options_.trainer;
@@ -186,6 +196,12 @@ void RankSupervisor::PollLocked() {
             p.set_first_loss(p.loss());
           }
           r->has_progress = true;
+          r->metrics.step_seconds.Observe(p.seconds());
+          if (j.contains("checkpoint")) {
+            r->metrics.checkpoint_step = p.step();
+            r->metrics.checkpoint_time = j.value("time", 0.0);
+            r->metrics.checkpoint_seconds.Observe(j.value("checkpoint_seconds", 0.0));
+          }
         }
       }
     }
@@ -226,6 +242,31 @@ void RankSupervisor::FillHeartbeat(v1::WorkerHeartbeat* hb) {
     if (r->has_progress) *hb->add_progress() = r->progress;
     ++it;
   }
+}
+
+std::vector<RankSnapshot> RankSupervisor::Running() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PollLocked();
+  std::vector<RankSnapshot> out;
+  for (const auto& [key, r] : ranks_) {
+    if (r->exited) continue;
+    RankSnapshot s = r->metrics;
+    s.pid = r->process->pid();
+    if (r->liveness.is_object()) {
+      const auto stats = r->liveness.find("stats");
+      if (stats != r->liveness.end() && stats->is_object()) s.stats_json = stats->dump();
+      const auto seq = r->liveness.find("seq");
+      if (seq != r->liveness.end() && seq->is_object()) {
+        for (const auto& [group, n] : seq->items()) {
+          if (n.is_number_integer()) s.collective_seq[group] = n.get<int64_t>();
+        }
+      }
+    }
+    s.has_progress = r->has_progress;
+    s.progress = r->progress;
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 std::vector<v1::RankState> RankSupervisor::StopMatching(const std::string& job_id, int attempt,

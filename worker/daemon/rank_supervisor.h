@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/metrics/histogram_data.h"
 #include "common/proc/subprocess.h"
 #include "spindle/v1/worker.pb.h"
 
@@ -28,6 +29,24 @@ struct SupervisorOptions {
   double core_share = 1;
   int log_tail_lines = 12;  // sent with a failed rank's exit
   std::vector<std::string> env;  // extra "NAME=value" for every rank (security files)
+};
+
+// A running rank as the worker's metrics see it (worker_metrics.h).
+struct RankSnapshot {
+  std::string job_id;
+  int attempt = 0, rank = 0, device = 0, world = 0, pid = 0;
+  double peak_flops = 0;  // of this rank's device at dtype
+  std::string dtype;
+  double flops_per_token = 0;
+  std::string stats_json;  // the rank's cumulative figures (worker/train/rank_stats.h), or ""
+  std::map<std::string, int64_t> collective_seq;
+  // Rank 0 only: its per-step records (metrics.jsonl).
+  bool has_progress = false;
+  v1::RankProgress progress;
+  metrics::HistogramData step_seconds{metrics::SecondsBuckets()};
+  metrics::HistogramData checkpoint_seconds{metrics::SecondsBuckets()};
+  int64_t checkpoint_step = -1;   // last committed; -1 = none yet
+  double checkpoint_time = 0;     // unix seconds
 };
 
 class RankSupervisor {
@@ -49,6 +68,9 @@ class RankSupervisor {
   void FillHeartbeat(v1::WorkerHeartbeat* heartbeat);
 
   absl::StatusOr<v1::ReadLogResponse> ReadLog(const v1::ReadLogRequest& request);
+
+  // Every rank still running, after reading what is new.
+  std::vector<RankSnapshot> Running();
 
  private:
   struct Rank;

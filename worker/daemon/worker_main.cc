@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/daemon_file.h"
 #include "common/config/units.h"
+#include "common/formats/file_io.h"
+#include "common/metrics/metrics_server.h"
 #include "common/proc/signals.h"
 #include "common/proc/subprocess.h"
 #include "common/rpc/security_flags.h"
@@ -28,6 +30,7 @@
 #include "worker/daemon/coordinator_link.h"
 #include "worker/daemon/devices.h"
 #include "worker/daemon/rank_supervisor.h"
+#include "worker/daemon/worker_metrics.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "the coordinator's HOST:PORT");
 ABSL_FLAG(std::string, listen, "0.0.0.0:0", "where WorkerControl listens (port 0 = any)");
@@ -46,6 +49,10 @@ ABSL_FLAG(double, intra_node_gbps, 0,
 ABSL_FLAG(double, inter_node_gbps, 0,
           "GB/s per device to other nodes (default: 50 for GPUs, 1 for CPU slots)");
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warn | error");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9401",
+          "HOST:PORT of the Prometheus endpoint (/metrics; port 0 = any; empty = none)");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "write the metrics endpoint's bound port here once serving (for scripts)");
 
 namespace spindle {
 namespace {
@@ -54,7 +61,8 @@ std::vector<std::string> Flags() {
   std::vector<std::string> names = {
       "coordinator", "listen",          "advertise_host",  "name",
       "cpu_slots",   "cpu_cores",       "work_dir",        "trainer",
-      "stop_grace",  "intra_node_gbps", "inter_node_gbps", "log_level"};
+      "stop_grace",  "intra_node_gbps", "inter_node_gbps", "log_level",
+      "metrics_listen", "metrics_port_file"};
   const std::vector<std::string>& security = rpc::SecurityFlagNames();
   names.insert(names.end(), security.begin(), security.end());
   return names;
@@ -104,6 +112,9 @@ int Run() {
   worker::SupervisorOptions so;
   // Ranks reach the coordinator's rendezvous with this daemon's files.
   so.env = rpc::EnvironmentFor(security->files);
+  // Ranks on other workers connect to this host's ranks at the address the
+  // coordinator reaches this worker at (worker/train/run_rank.h).
+  so.env.push_back(absl::StrCat("SPINDLE_RANK_HOST=", absl::GetFlag(FLAGS_advertise_host)));
   so.work_dir = work_dir;
   so.trainer = trainer;
   so.cuda = cuda;
@@ -111,8 +122,24 @@ int Run() {
   worker::RankSupervisor supervisor(so);
   worker::ControlService control(&supervisor, rpc::TokenCheck(security->token));
 
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen); !address.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> m =
+        metrics::MetricsServer::Start(address, "worker");
+    if (!m.ok()) return Fail(std::string(m.status().message()));
+    metrics_server = *std::move(m);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  if (metrics_server != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(metrics_server->grpc().Factory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  // gRPC binds with SO_REUSEPORT by default: a second daemon on a taken port
+  // would share it silently instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), rpc::ServerCredentials(*security), &port);
   builder.SetMaxReceiveMessageSize(rpc::MaxMessageBytesFromFlags());
@@ -138,12 +165,26 @@ int Run() {
   info.set_inter_node_bandwidth((inter > 0 ? inter : cuda ? 50 : 1) * 1e9);
   info.set_version("0.1.0");
 
+  if (metrics_server != nullptr) {
+    const std::vector<v1::Device> registered(info.devices().begin(), info.devices().end());
+    metrics_server->Add([&supervisor, name, registered](metrics::Families* f) {
+      worker::AddWorkerMetrics(name, registered, supervisor.Running(), f);
+    });
+    if (const std::string pf = absl::GetFlag(FLAGS_metrics_port_file); !pf.empty()) {
+      if (absl::Status s = formats::WriteFileAtomically(pf, absl::StrCat(metrics_server->port(), "\n"));
+          !s.ok()) {
+        return Fail(absl::StrCat("--metrics_port_file: ", s.message()));
+      }
+    }
+  }
   worker::CoordinatorLink link(absl::GetFlag(FLAGS_coordinator), *security, info, &supervisor,
                                *grace);
   link.Start();
-  spdlog::info("spindle-worker {} serving on port {} with {} {} device(s); work dir {}; {}", name,
-               port, info.devices_size(), cuda ? "cuda" : "cpu", work_dir,
-               rpc::Describe(*security));
+  spdlog::info("spindle-worker {} serving on port {} (metrics {}) with {} {} device(s); work dir "
+               "{}; {}",
+               name, port,
+               metrics_server ? absl::StrCat("on port ", metrics_server->port()) : "off",
+               info.devices_size(), cuda ? "cuda" : "cpu", work_dir, rpc::Describe(*security));
 
   int sig = 0;
   while ((sig = proc::WaitForTerminationSignal(std::chrono::seconds(1))) == 0) {

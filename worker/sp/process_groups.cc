@@ -9,8 +9,10 @@
 
 namespace spindle::sp {
 
-GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank) {
-  return [&store, world_rank](const std::vector<int>& world_ranks, const comm::CommOptions& options)
+GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank,
+                              comm::GlooOptions gloo) {
+  return [&store, world_rank, gloo](const std::vector<int>& world_ranks,
+                                    const comm::CommOptions& options)
              -> absl::StatusOr<std::unique_ptr<comm::Communicator>> {
     const auto me = std::find(world_ranks.begin(), world_ranks.end(), world_rank);
     if (me == world_ranks.end()) {
@@ -18,7 +20,7 @@ GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank) {
           absl::StrCat("world rank ", world_rank, " is not a member of group ", options.group));
     }
     return comm::CreateGlooCommunicator(store, static_cast<int>(me - world_ranks.begin()),
-                                        static_cast<int>(world_ranks.size()), options);
+                                        static_cast<int>(world_ranks.size()), options, gloo);
   };
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/comm/communicator.h"
+#include "common/comm/gloo_communicator.h"
 #include "common/layout/mesh.h"
 
 namespace gloo::rendezvous {
@@ -40,7 +41,8 @@ struct ProcessGroups {
 
 // Forms each group over Gloo TCP, rendezvousing through `store` (keys scoped
 // by group name); store must outlive BuildProcessGroups.
-GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank);
+GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank,
+                              comm::GlooOptions gloo = {});
 
 // Every rank must call this with the same mesh; groups are created in a fixed
 // order (world, sp, ulysses, ring, dp) so rendezvous never cross.

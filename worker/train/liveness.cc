@@ -22,7 +22,17 @@ LivenessWriter::~LivenessWriter() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string LivenessWriter::Snapshot() const {
+void LivenessWriter::SetStats(std::string stats_json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_ = std::move(stats_json);
+}
+
+std::string LivenessWriter::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SnapshotLocked();
+}
+
+std::string LivenessWriter::SnapshotLocked() const {
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
@@ -32,14 +42,14 @@ std::string LivenessWriter::Snapshot() const {
     absl::StrAppend(&seq, seq.empty() ? "" : ", ", "\"", name, "\": ", comm->sequence());
   }
   return absl::StrCat("{\"time_ms\": ", now, ", \"step\": ", step_->load(), ", \"seq\": {", seq,
-                      "}}\n");
+                      "}", stats_.empty() ? "" : ", \"stats\": ", stats_, "}\n");
 }
 
 void LivenessWriter::Loop() {
   const std::string tmp = path_ + ".tmp";
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    { std::ofstream(tmp, std::ios::trunc) << Snapshot(); }
+    { std::ofstream(tmp, std::ios::trunc) << SnapshotLocked(); }
     std::rename(tmp.c_str(), path_.c_str());  // readers never see a partial file
     cv_.wait_for(lock, period_, [&] { return stop_; });
   }

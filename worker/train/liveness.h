@@ -5,7 +5,8 @@
 // The worker daemon relays it; when no rank makes progress the coordinator
 // names the rank whose file went stale (stopped or frozen) or whose
 // sequence in some group is behind the others' (stuck before a collective
-// its peers are waiting in).
+// its peers are waiting in). The training thread adds its cumulative
+// figures (rank_stats.h) as "stats" after each step, for the worker's metrics.
 #pragma once
 
 #include <atomic>
@@ -31,11 +32,15 @@ class LivenessWriter {
                  std::chrono::milliseconds period = std::chrono::milliseconds(500));
   ~LivenessWriter();  // stops the thread
 
+  // stats_json: a JSON object, written as "stats" from now on.
+  void SetStats(std::string stats_json);
+
   // The JSON it writes now (for tests).
-  std::string Snapshot() const;
+  std::string Snapshot();
 
  private:
   void Loop();
+  std::string SnapshotLocked() const;  // mu_ held
 
   std::string path_;
   NamedGroups groups_;
@@ -44,6 +49,7 @@ class LivenessWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::string stats_;  // JSON object or empty
   std::thread thread_;
 };
 

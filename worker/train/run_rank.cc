@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "worker/runtime/threads.h"
 #include "worker/train/job_options.h"
 #include "worker/train/liveness.h"
+#include "worker/train/rank_stats.h"
 #include "worker/train/train_checkpoint.h"
 
 namespace spindle::train {
@@ -64,7 +66,14 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
       auto store,
       rendezvous::MakeStore(options.rendezvous, spec.fault_tolerance.collective_timeout));
   const std::chrono::milliseconds timeout = spec.fault_tolerance.collective_timeout;
-  const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank);
+  // Peers on other hosts reach this rank at its worker's advertised address
+  // (or a named interface's); the default keeps every group on this host.
+  comm::GlooOptions gloo;
+  if (const char* host = std::getenv(kRankHostEnv); host != nullptr && *host != '\0') {
+    gloo.hostname = host;
+  }
+  if (const char* iface = std::getenv(kRankIfaceEnv); iface != nullptr) gloo.iface = iface;
+  const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank, gloo);
   SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
                            sp::BuildProcessGroups(plan.mesh, options.rank, timeout, factory));
   SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<comm::Communicator> grad_comm,
@@ -73,14 +82,13 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
                            Trainer::Create(plan.trainer, groups, grad_comm, pool));
 
   std::atomic<int64_t> done_steps{0};
-  const LivenessWriter liveness(options.liveness_path,
-                                {{"world", groups.world},
-                                 {"sp", groups.sp},
-                                 {"ulysses", groups.ulysses},
-                                 {"ring", groups.ring},
-                                 {"dp", groups.dp},
-                                 {"grad", grad_comm}},
-                                &done_steps);
+  // Ulysses and ring before their parents, so a group that is the whole
+  // SP group or world is reported under its most specific name.
+  const NamedGroups named_groups = {{"ulysses", groups.ulysses}, {"ring", groups.ring},
+                                    {"dp", groups.dp},           {"sp", groups.sp},
+                                    {"world", groups.world},     {"grad", grad_comm}};
+  LivenessWriter liveness(options.liveness_path, named_groups, &done_steps);
+  RankStats rank_stats;
 
   RunSummary summary;
   if (spec.model.init.from == config::InitFrom::kHf) {
@@ -122,6 +130,7 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
   while (trainer->step() < plan.total_steps) {
     SPINDLE_ASSIGN_OR_RETURN(StepStats stats, trainer->Step());
     done_steps = stats.step;
+    rank_stats.AddStep(stats);
     if (first) summary.first_loss = stats.loss;
     first = false;
     summary.last_loss = stats.loss;
@@ -139,18 +148,30 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
         SPINDLE_RETURN_IF_ERROR(groups.world->Broadcast(&due, sizeof(due), 0));
       }
     }
+    double checkpoint_seconds = 0;
     if (due) {
+      const auto save_start = Clock::now();
       SPINDLE_ASSIGN_OR_RETURN(summary.checkpoint,
                                SaveCheckpoint(*trainer, ckpt.dir, data_seed, ckpt.keep_last));
       last_checkpoint = Clock::now();
+      checkpoint_seconds = std::chrono::duration<double>(last_checkpoint - save_start).count();
+      rank_stats.AddCheckpoint(checkpoint_seconds);
       if (leader) progress << "checkpoint " << summary.checkpoint << std::endl;
     }
+    liveness.SetStats(rank_stats.Json(named_groups));
     if (metrics.is_open()) {
+      const double unix_seconds =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
       metrics << absl::StrFormat(
           "{\"step\": %d, \"loss\": %.17g, \"grad_norm\": %.17g, \"lr\": %.17g, "
-          "\"tokens\": %d, \"seconds\": %.6f",
-          stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds);
-      if (due) metrics << ", \"checkpoint\": " << nlohmann::json(summary.checkpoint).dump();
+          "\"tokens\": %d, \"seconds\": %.6f, \"time\": %.3f",
+          stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds,
+          unix_seconds);
+      if (due) {
+        metrics << ", \"checkpoint\": " << nlohmann::json(summary.checkpoint).dump()
+                << absl::StrFormat(", \"checkpoint_seconds\": %.6f", checkpoint_seconds);
+      }
       metrics << "}" << std::endl;
     }
   }

@@ -15,6 +15,12 @@
 
 namespace spindle::train {
 
+// Set by the worker for each rank: the address peers on other hosts reach
+// this rank's Gloo connections at (its --advertise_host), and optionally a
+// network interface to use instead.
+inline constexpr char kRankHostEnv[] = "SPINDLE_RANK_HOST";
+inline constexpr char kRankIfaceEnv[] = "SPINDLE_RANK_IFACE";
+
 struct RankRunOptions {
   int rank = 0;
   int world = 1;
@@ -25,7 +31,7 @@ struct RankRunOptions {
   double peak_flops_per_rank = 0;  // FLOP/s for MFU; 0: MFU not printed
   // Rank 0 appends one JSON object per step here (full-precision loss,
   // grad_norm, lr, tokens, seconds, and "checkpoint" when one was committed
-  // after that step); "" = none. Worker daemons relay it as progress.
+  // after that step, with its save time); "" = none. Worker daemons relay it as progress.
   std::string metrics_path;
   // This rank's sign of life for hang diagnosis (worker/train/liveness.h);
   // "" = none.

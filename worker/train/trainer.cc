@@ -121,13 +121,22 @@ absl::StatusOr<StepStats> Trainer::Step() {
 }
 
 absl::StatusOr<StepStats> Trainer::StepImpl() {
-  const auto start = std::chrono::steady_clock::now();
+  using SteadyClock = std::chrono::steady_clock;
+  const auto start = SteadyClock::now();
+  StepStats stats;
+  // Adds the time since the previous lap to `phase`.
+  auto lap = [last = start](double* phase) mutable {
+    const auto now = SteadyClock::now();
+    *phase += std::chrono::duration<double>(now - last).count();
+    last = now;
+  };
   const TrainerOptions& o = options_;
   const int64_t global_targets = o.global_batch_seqs * o.seq_len;
   reducer_->ZeroGrad();
   double local_loss = 0;  // this rank's share of the global mean loss
   for (int64_t micro = 0; micro < grad_accum_; ++micro) {
     SPINDLE_ASSIGN_OR_RETURN(auto batch, MicroBatch(micro));
+    lap(&stats.phases.data);
     if (micro + 1 == grad_accum_) reducer_->Arm();
     at::Tensor logits = model_->forward(batch.first, rope_, attention_, o.checkpointing);
     at::Tensor loss = torch::nn::functional::cross_entropy(
@@ -136,12 +145,14 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
                               .ignore_index(kIgnoreLabel)
                               .reduction(torch::kSum)) /
                       static_cast<double>(global_targets);
+    lap(&stats.phases.forward);
     loss.backward();
     local_loss += loss.item<double>();
+    lap(&stats.phases.backward);
   }
   SPINDLE_RETURN_IF_ERROR(reducer_->Finish());
+  lap(&stats.phases.grad_sync);
 
-  StepStats stats;
   double loss_sum = local_loss;
   SPINDLE_RETURN_IF_ERROR(
       groups_.world->AllReduce(&loss_sum, 1, comm::DType::kFloat64, comm::ReduceOp::kSum));
@@ -163,7 +174,8 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
   ++step_;
   stats.step = step_;
   stats.tokens = global_targets;
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  lap(&stats.phases.optimizer);
+  stats.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   return stats;
 }
 

@@ -71,6 +71,14 @@ struct StepStats {
   double lr = 0;         // rate used by this update
   int64_t tokens = 0;    // target tokens in the global batch
   double seconds = 0;    // wall time of the step on this rank
+  // Where `seconds` went on this rank (they add up to it, within timer
+  // resolution). forward/backward include the attention's exposed
+  // communication; grad_sync is the wait for the gradient all-reduce that
+  // backward did not hide; optimizer includes the loss all-reduce, the norm
+  // and the (sharded) update with its weight all-gather.
+  struct Phases {
+    double data = 0, forward = 0, backward = 0, grad_sync = 0, optimizer = 0;
+  } phases;
 };
 
 class Trainer {
