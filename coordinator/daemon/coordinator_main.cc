@@ -11,7 +11,6 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <tuple>
 
@@ -27,6 +26,7 @@
 #include "common/rpc/token_check.h"
 #include "coordinator/service/job_manager.h"
 #include "coordinator/service/job_service.h"
+#include "common/formats/file_io.h"
 #include "common/metrics/metrics_server.h"
 #include "coordinator/service/registry_service.h"
 #include "coordinator/service/rendezvous_service.h"
@@ -77,12 +77,12 @@ absl::StatusOr<std::chrono::milliseconds> DurationFlag(const char* name, const s
   return d;
 }
 
-// Scripts and tests wait for the file, so it appears whole (rename).
+// Scripts and tests wait for the file, so it appears whole.
 void WritePortFile(const std::string& path, int port) {
   if (path.empty()) return;
-  std::ofstream(path + ".tmp") << port << "\n";
-  std::error_code ec;
-  std::filesystem::rename(path + ".tmp", path, ec);
+  if (absl::Status s = formats::WriteFileAtomically(path, absl::StrCat(port, "\n")); !s.ok()) {
+    spdlog::warn("port file: {}", std::string(s.message()));
+  }
 }
 
 int Run() {
