@@ -32,7 +32,23 @@ if(NOT SPINDLE_CUDA STREQUAL "OFF")
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(SPINDLE_HAVE_CUDA ON)
+    # -gencode pairs rather than CUDA_ARCHITECTURES: sm_90a (wgmma, setmaxnreg)
+    # needs the explicit compute_90a form with nvcc 13.0.
+    set(SPINDLE_CUDA_GENCODE
+      "-gencode=arch=compute_80,code=sm_80;-gencode=arch=compute_90a,code=sm_90a"
+      CACHE STRING "nvcc -gencode flags for Spindle's kernels")
     message(STATUS "spindle: CUDA ${CMAKE_CUDA_COMPILER_VERSION} found, CUDA sources compile")
+    # NCCL: the CUDA Toolkit's copy, a system package, or NCCL_ROOT (the pip
+    # wheel nvidia-nccl-cu13 keeps it under site-packages/nvidia/nccl).
+    find_path(SPINDLE_NCCL_INCLUDE_DIR nccl.h
+      HINTS $ENV{NCCL_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
+    find_library(SPINDLE_NCCL_LIBRARY NAMES nccl libnccl.so.2
+      HINTS $ENV{NCCL_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+    set(SPINDLE_HAVE_NCCL OFF)
+    if(SPINDLE_NCCL_INCLUDE_DIR AND SPINDLE_NCCL_LIBRARY)
+      set(SPINDLE_HAVE_NCCL ON)
+      message(STATUS "spindle: NCCL ${SPINDLE_NCCL_LIBRARY}")
+    endif()
   elseif(SPINDLE_CUDA STREQUAL "ON")
     message(FATAL_ERROR "SPINDLE_CUDA=ON but no nvcc was found; install the CUDA Toolkit or pass -DSPINDLE_CUDA=OFF")
   endif()

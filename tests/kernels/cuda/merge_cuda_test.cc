@@ -14,7 +14,7 @@
 namespace spindle::kernels {
 namespace {
 
-bool HaveGpu() {
+bool HaveGpuForMerge() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
@@ -36,7 +36,7 @@ struct Device {
 };
 
 TEST(MergeCudaTest, MatchesTheCpuMergeIncludingEmptyRows) {
-  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  if (!HaveGpuForMerge()) GTEST_SKIP() << "no CUDA device";
   const int64_t b = 2, s = 37, h = 3, d = 72;
   std::mt19937 gen(7);
   std::normal_distribution<float> normal;

@@ -1,0 +1,403 @@
+#include "common/comm/nccl_communicator.h"
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/comm/errors.h"
+
+namespace spindle::comm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+absl::Status CudaError(cudaError_t e, const char* what) {
+  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(e)));
+}
+
+ncclDataType_t NcclType(DType t) {
+  switch (t) {
+    case DType::kFloat32: return ncclFloat32;
+    case DType::kFloat64: return ncclFloat64;
+    case DType::kInt64: return ncclInt64;
+  }
+  return ncclInt8;
+}
+
+ncclRedOp_t NcclOp(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return ncclSum;
+    case ReduceOp::kMax: return ncclMax;
+    case ReduceOp::kMin: return ncclMin;
+  }
+  return ncclSum;
+}
+
+// Polls NCCL's asynchronous state of `comm` until no operation is being
+// enqueued (non-blocking communicators return ncclInProgress from calls).
+absl::Status AwaitEnqueued(ncclComm_t comm, Clock::time_point deadline, const std::string& what) {
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    const ncclResult_t r = ncclCommGetAsyncError(comm, &state);
+    if (r != ncclSuccess) state = r;
+    if (state == ncclSuccess) return absl::OkStatus();
+    if (state != ncclInProgress) {
+      return absl::InternalError(absl::StrCat(what, ": NCCL ", ncclGetErrorString(state), ": ",
+                                              ncclGetLastError(comm)));
+    }
+    if (Clock::now() > deadline) return absl::DeadlineExceededError(what);
+    std::this_thread::yield();
+  }
+}
+
+class NcclCommunicator;
+
+// A send/recv batch in flight: completes when its event fires on the
+// communicator's stream.
+class NcclBatch final : public PendingBatch {
+ public:
+  NcclBatch(NcclCommunicator* comm, cudaEvent_t done, Clock::time_point deadline,
+            std::vector<int> peers)
+      : comm_(comm), done_(done), deadline_(deadline), peers_(std::move(peers)) {}
+  ~NcclBatch() override {
+    if (!waited_) (void)Wait();
+  }
+  absl::Status Wait() override;
+
+ private:
+  NcclCommunicator* comm_;
+  cudaEvent_t done_;
+  Clock::time_point deadline_;
+  std::vector<int> peers_;
+  bool waited_ = false;
+  absl::Status result_;
+};
+
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int rank, int size, CommOptions options,
+                   NcclOptions nccl)
+      : comm_(comm), stream_(stream), rank_(rank), size_(size), options_(std::move(options)),
+        nccl_(std::move(nccl)) {
+    cudaEventCreateWithFlags(&produced_, cudaEventDisableTiming);
+  }
+  ~NcclCommunicator() override {
+    if (broken_.ok()) {
+      ncclCommFinalize(comm_);
+      (void)AwaitEnqueued(comm_, Clock::now() + options_.timeout, "finalize");
+      ncclCommDestroy(comm_);
+    }
+    cudaEventDestroy(produced_);
+    cudaStreamDestroy(stream_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const CommOptions& options() const override { return options_; }
+  const CommCounters& counters() const override { return counters_; }
+  int64_t sequence() const override { return sequence_.load(); }
+
+  absl::StatusOr<std::unique_ptr<PendingBatch>> StartSendRecv(absl::Span<const P2POp> ops) override {
+    auto& c = counters_[Op::kSendRecv];
+    ++c.calls;
+    if (!broken_.ok()) return broken_;
+    std::vector<int> peers;
+    for (const P2POp& op : ops) {
+      if (op.peer < 0 || op.peer >= size_ || op.peer == rank_) {
+        return absl::InvalidArgumentError(absl::StrCat("send_recv in group '", options_.group,
+                                                       "': peer ", op.peer, " is not another rank"));
+      }
+      peers.push_back(op.peer);
+    }
+    if (auto s = Enqueue(Op::kSendRecv, [&] {
+          ncclGroupStart();
+          for (const P2POp& op : ops) {
+            if (op.kind == P2POp::Kind::kSend) {
+              ncclSend(op.data, op.bytes, ncclInt8, op.peer, comm_, stream_);
+            } else {
+              ncclRecv(op.data, op.bytes, ncclInt8, op.peer, comm_, stream_);
+            }
+          }
+          return ncclGroupEnd();
+        });
+        !s.ok()) {
+      return s;
+    }
+    for (const P2POp& op : ops) {
+      if (op.kind == P2POp::Kind::kSend) {
+        ++c.messages_sent;
+        c.bytes_sent += op.bytes;
+      } else {
+        c.bytes_received += op.bytes;
+      }
+    }
+    cudaEvent_t done;
+    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    cudaEventRecord(done, stream_);
+    return std::unique_ptr<PendingBatch>(
+        new NcclBatch(this, done, Clock::now() + options_.timeout, std::move(peers)));
+  }
+
+  absl::Status AllToAll(const void* send, absl::Span<const int64_t> send_bytes, void* recv,
+                        absl::Span<const int64_t> recv_bytes) override {
+    if (static_cast<int>(send_bytes.size()) != size_ || static_cast<int>(recv_bytes.size()) != size_) {
+      return absl::InvalidArgumentError("all_to_all: one size per rank");
+    }
+    auto& c = counters_[Op::kAllToAll];
+    int64_t so = 0, ro = 0;
+    std::vector<int64_t> send_off, recv_off;
+    for (int r = 0; r < size_; ++r) {
+      send_off.push_back(so);
+      recv_off.push_back(ro);
+      so += send_bytes[r];
+      ro += recv_bytes[r];
+      if (r != rank_) {
+        c.messages_sent += send_bytes[r] > 0;
+        c.bytes_sent += send_bytes[r];
+        c.bytes_received += recv_bytes[r];
+      }
+    }
+    const char* in = static_cast<const char*>(send);
+    char* out = static_cast<char*>(recv);
+    return Collective(Op::kAllToAll, [&] {
+      ncclGroupStart();
+      for (int r = 0; r < size_; ++r) {
+        // Self segment as a send/recv to self keeps it in the same group call.
+        if (send_bytes[r] > 0) ncclSend(in + send_off[r], send_bytes[r], ncclInt8, r, comm_, stream_);
+        if (recv_bytes[r] > 0) ncclRecv(out + recv_off[r], recv_bytes[r], ncclInt8, r, comm_, stream_);
+      }
+      return ncclGroupEnd();
+    });
+  }
+
+  absl::Status AllReduce(void* data, int64_t count, DType dtype, ReduceOp op) override {
+    auto& c = counters_[Op::kAllReduce];
+    // Ring all-reduce volume: 2·(P−1)/P of the buffer each way.
+    const int64_t bytes = count * DTypeSize(dtype) * 2 * (size_ - 1) / size_;
+    c.bytes_sent += bytes;
+    c.bytes_received += bytes;
+    c.messages_sent += 2 * (size_ - 1);
+    return Collective(Op::kAllReduce, [&] {
+      return ncclAllReduce(data, data, count, NcclType(dtype), NcclOp(op), comm_, stream_);
+    });
+  }
+
+  absl::Status AllGather(const void* send, int64_t bytes, void* recv) override {
+    auto& c = counters_[Op::kAllGather];
+    c.bytes_sent += bytes * (size_ - 1);
+    c.bytes_received += bytes * (size_ - 1);
+    c.messages_sent += size_ - 1;
+    return Collective(Op::kAllGather, [&] {
+      return ncclAllGather(send, recv, bytes, ncclInt8, comm_, stream_);
+    });
+  }
+
+  absl::Status Broadcast(void* data, int64_t bytes, int root) override {
+    auto& c = counters_[Op::kBroadcast];
+    if (rank_ == root) {
+      c.bytes_sent += bytes * (size_ - 1);
+      c.messages_sent += size_ - 1;
+    } else {
+      c.bytes_received += bytes;
+    }
+    return Collective(Op::kBroadcast, [&] {
+      return ncclBroadcast(data, data, bytes, ncclInt8, root, comm_, stream_);
+    });
+  }
+
+  absl::Status Barrier() override {
+    if (barrier_buf_ == nullptr) {
+      if (cudaError_t e = cudaMalloc(&barrier_buf_, sizeof(float)); e != cudaSuccess) {
+        return CudaError(e, "barrier buffer");
+      }
+    }
+    return Collective(Op::kBarrier, [&] {
+      return ncclAllReduce(barrier_buf_, barrier_buf_, 1, ncclFloat32, ncclSum, comm_, stream_);
+    });
+  }
+
+  // Waits for `done` (recorded on the comm stream) against `deadline`; on
+  // success the compute stream waits for it, on timeout the communicator is
+  // aborted.
+  absl::Status AwaitEvent(cudaEvent_t done, Clock::time_point deadline, Op op,
+                          const std::vector<int>& peers) {
+    const auto start = Clock::now();
+    absl::Status s;
+    for (;;) {
+      const cudaError_t e = cudaEventQuery(done);
+      if (e == cudaSuccess) break;
+      if (e != cudaErrorNotReady) {
+        s = CudaError(e, OpName(op));
+        break;
+      }
+      ncclResult_t state = ncclSuccess;
+      ncclCommGetAsyncError(comm_, &state);
+      if (state != ncclSuccess && state != ncclInProgress) {
+        s = absl::InternalError(absl::StrCat(OpName(op), " in group '", options_.group, "': NCCL ",
+                                             ncclGetErrorString(state), ": ",
+                                             ncclGetLastError(comm_)));
+        break;
+      }
+      if (Clock::now() > deadline) {
+        std::string who;
+        for (int p : peers) absl::StrAppend(&who, who.empty() ? "" : ", ", RankName(options_, p));
+        s = absl::DeadlineExceededError(absl::StrCat(
+            OpName(op), " in group '", options_.group, "' did not complete within ",
+            FormatTimeout(options_.timeout), " (peers: ", who.empty() ? "all ranks" : who,
+            "); the communicator was aborted"));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    counters_[op].wait_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    if (s.ok()) {
+      cudaStreamWaitEvent(ComputeStream(), done, 0);
+    } else {
+      Break(s);
+    }
+    cudaEventDestroy(done);
+    return s;
+  }
+
+ private:
+  cudaStream_t ComputeStream() const {
+    return nccl_.compute_stream ? static_cast<cudaStream_t>(nccl_.compute_stream()) : nullptr;
+  }
+
+  // Orders the comm stream after the compute stream's queued work, then runs
+  // `issue` (which enqueues NCCL calls) and waits until NCCL took them.
+  template <typename Issue>
+  absl::Status Enqueue(Op op, Issue issue) {
+    ++sequence_;
+    cudaEventRecord(produced_, ComputeStream());
+    cudaStreamWaitEvent(stream_, produced_, 0);
+    const ncclResult_t r = issue();
+    if (r != ncclSuccess && r != ncclInProgress) {
+      absl::Status s = absl::InternalError(absl::StrCat(OpName(op), " in group '", options_.group,
+                                                        "': NCCL ", ncclGetErrorString(r), ": ",
+                                                        ncclGetLastError(comm_)));
+      Break(s);
+      return s;
+    }
+    absl::Status s = AwaitEnqueued(comm_, Clock::now() + options_.timeout,
+                                   absl::StrCat(OpName(op), " in group '", options_.group, "'"));
+    if (!s.ok()) Break(s);
+    return s;
+  }
+
+  // A blocking collective: enqueued, then waited for against the timeout.
+  template <typename Issue>
+  absl::Status Collective(Op op, Issue issue) {
+    ++counters_[op].calls;
+    if (!broken_.ok()) return broken_;
+    if (auto s = Enqueue(op, issue); !s.ok()) return s;
+    cudaEvent_t done;
+    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    cudaEventRecord(done, stream_);
+    return AwaitEvent(done, Clock::now() + options_.timeout, op, {});
+  }
+
+  void Break(const absl::Status& s) {
+    if (!broken_.ok()) return;
+    broken_ = s;
+    ncclCommAbort(comm_);
+  }
+
+  ncclComm_t comm_;
+  cudaStream_t stream_;
+  cudaEvent_t produced_ = nullptr;
+  void* barrier_buf_ = nullptr;
+  int rank_, size_;
+  CommOptions options_;
+  NcclOptions nccl_;
+  CommCounters counters_;
+  std::atomic<int64_t> sequence_{0};
+  absl::Status broken_;
+};
+
+absl::Status NcclBatch::Wait() {
+  if (waited_) return result_;
+  waited_ = true;
+  result_ = comm_->AwaitEvent(done_, deadline_, Op::kSendRecv, peers_);
+  return result_;
+}
+
+}  // namespace
+
+std::string NcclVersion() {
+  int v = 0;
+  ncclGetVersion(&v);
+  // Since 2.9: major·10000 + minor·100 + patch.
+  return absl::StrCat(v / 10000, ".", (v / 100) % 100, ".", v % 100);
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(
+    gloo::rendezvous::Store& store, int rank, int size, const CommOptions& options,
+    const NcclOptions& nccl_options) {
+  if (size < 1 || rank < 0 || rank >= size) {
+    return absl::InvalidArgumentError(absl::StrCat("nccl: rank ", rank, " of size ", size));
+  }
+  CommOptions opts = options;
+  opts.world_rank = options.world_rank;
+  if (opts.world_ranks.empty()) {
+    for (int r = 0; r < size; ++r) opts.world_ranks.push_back(r);
+  }
+  const std::string key = absl::StrCat(options.group, "/nccl_id");
+  ncclUniqueId id;
+  try {
+    if (rank == 0) {
+      if (ncclResult_t r = ncclGetUniqueId(&id); r != ncclSuccess) {
+        return absl::InternalError(absl::StrCat("nccl: ncclGetUniqueId: ", ncclGetErrorString(r)));
+      }
+      store.set(key, std::vector<char>(id.internal, id.internal + sizeof(id.internal)));
+    } else {
+      store.wait({key}, options.timeout);
+      const std::vector<char> bytes = store.get(key);
+      if (bytes.size() != sizeof(id.internal)) {
+        return absl::InternalError(absl::StrCat("nccl: id under '", key, "' has ", bytes.size(),
+                                                " bytes, expected ", sizeof(id.internal)));
+      }
+      std::memcpy(id.internal, bytes.data(), bytes.size());
+    }
+  } catch (const std::exception& e) {
+    return absl::DeadlineExceededError(absl::StrCat("rendezvous of group '", options.group,
+                                                    "': no NCCL id from rank 0 (",
+                                                    RankName(opts, 0), ") within ",
+                                                    FormatTimeout(options.timeout), ": ", e.what()));
+  }
+  if (cudaError_t e = cudaSetDevice(nccl_options.device); e != cudaSuccess) {
+    return CudaError(e, absl::StrCat("nccl: cudaSetDevice(", nccl_options.device, ")").c_str());
+  }
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  ncclComm_t comm = nullptr;
+  const ncclResult_t r = ncclCommInitRankConfig(&comm, size, id, rank, &config);
+  if (r != ncclSuccess && r != ncclInProgress) {
+    return absl::InternalError(absl::StrCat("nccl: init of group '", options.group, "': ",
+                                            ncclGetErrorString(r)));
+  }
+  if (auto s = AwaitEnqueued(comm, Clock::now() + options.timeout,
+                             absl::StrCat("nccl: init of group '", options.group, "' (", size,
+                                          " ranks) within ", FormatTimeout(options.timeout)));
+      !s.ok()) {
+    ncclCommAbort(comm);
+    return s;
+  }
+  cudaStream_t stream = nullptr;
+  if (cudaError_t e = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking); e != cudaSuccess) {
+    ncclCommAbort(comm);
+    return CudaError(e, "nccl: communication stream");
+  }
+  return std::unique_ptr<Communicator>(
+      new NcclCommunicator(comm, stream, rank, size, std::move(opts), nccl_options));
+}
+
+}  // namespace spindle::comm
