@@ -89,6 +89,19 @@ Strides3 StridesOf(const View& v) {
   return {v.batch_stride, v.row_stride, v.head_stride};
 }
 
+// The fields forward and backward arguments share: shape, type, q, k, v.
+template <typename Args>
+void FillInputs(const CudaAttentionProblem& p, Args& a) {
+  a.shape = ShapeOf(p);
+  a.type = p.type;
+  a.q = p.q.data;
+  a.q_str = StridesOf(p.q);
+  a.k = p.k.data;
+  a.k_str = StridesOf(p.k);
+  a.v = p.v.data;
+  a.v_str = StridesOf(p.v);
+}
+
 absl::Status LaunchStatus(int err, const char* what) {
   if (err == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, " launch: ", ErrorString(err)));
@@ -105,14 +118,7 @@ absl::Status AttentionForward(const CudaAttentionProblem& p, const CudaForwardOu
     return Invalid("o must be 4-byte aligned with even strides");
   }
   FlashForwardArgs a;
-  a.shape = ShapeOf(p);
-  a.type = p.type;
-  a.q = p.q.data;
-  a.q_str = StridesOf(p.q);
-  a.k = p.k.data;
-  a.k_str = StridesOf(p.k);
-  a.v = p.v.data;
-  a.v_str = StridesOf(p.v);
+  FillInputs(p, a);
   a.o = out.o.data;
   a.o_str = StridesOf(out.o);
   a.lse = out.lse.data;
@@ -141,14 +147,7 @@ absl::Status AttentionBackward(const CudaAttentionProblem& p, const CudaBackward
     return Invalid("workspace must be non-null and 16-byte aligned (BackwardWorkspaceBytes)");
   }
   FlashBackwardArgs a;
-  a.shape = ShapeOf(p);
-  a.type = p.type;
-  a.q = p.q.data;
-  a.q_str = StridesOf(p.q);
-  a.k = p.k.data;
-  a.k_str = StridesOf(p.k);
-  a.v = p.v.data;
-  a.v_str = StridesOf(p.v);
+  FillInputs(p, a);
   a.o = in.o.data;
   a.o_str = StridesOf(in.o);
   a.d_o = in.d_o.data;
