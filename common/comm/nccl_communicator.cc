@@ -95,6 +95,7 @@ class NcclCommunicator final : public Communicator {
       (void)AwaitEnqueued(comm_, Clock::now() + options_.timeout, "finalize");
       ncclCommDestroy(comm_);
     }
+    cudaFree(barrier_buf_);
     cudaEventDestroy(produced_);
     cudaStreamDestroy(stream_);
   }
@@ -346,7 +347,6 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(
     return absl::InvalidArgumentError(absl::StrCat("nccl: rank ", rank, " of size ", size));
   }
   CommOptions opts = options;
-  opts.world_rank = options.world_rank;
   if (opts.world_ranks.empty()) {
     for (int r = 0; r < size; ++r) opts.world_ranks.push_back(r);
   }

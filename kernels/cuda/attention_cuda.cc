@@ -89,9 +89,7 @@ Strides3 StridesOf(const View& v) {
   return {v.batch_stride, v.row_stride, v.head_stride};
 }
 
-// The fields forward and backward arguments share: shape, type, q, k, v.
-template <typename Args>
-void FillInputs(const CudaAttentionProblem& p, Args& a) {
+void FillInputs(const CudaAttentionProblem& p, FlashInputs& a) {
   a.shape = ShapeOf(p);
   a.type = p.type;
   a.q = p.q.data;

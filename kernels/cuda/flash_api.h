@@ -27,7 +27,8 @@ struct FlashShape {
   int64_t valid_len = INT64_MAX;
 };
 
-struct FlashForwardArgs {
+// What forward and backward both read.
+struct FlashInputs {
   FlashShape shape;
   ElemType type = ElemType::kBFloat16;
   const void* q;
@@ -36,6 +37,9 @@ struct FlashForwardArgs {
   Strides3 k_str;
   const void* v;
   Strides3 v_str;
+};
+
+struct FlashForwardArgs : FlashInputs {
   void* o;  // same element type as q
   Strides3 o_str;
   float* lse;  // (b, h, s_q)
@@ -44,15 +48,7 @@ struct FlashForwardArgs {
 
 // Gradients are fp32 so that ring steps and GQA heads accumulate without
 // rounding; accumulate = false overwrites them.
-struct FlashBackwardArgs {
-  FlashShape shape;
-  ElemType type = ElemType::kBFloat16;
-  const void* q;
-  Strides3 q_str;
-  const void* k;
-  Strides3 k_str;
-  const void* v;
-  Strides3 v_str;
+struct FlashBackwardArgs : FlashInputs {
   const void* o;  // global output, element type of q
   Strides3 o_str;
   const void* d_o;

@@ -352,15 +352,9 @@ int64_t BackwardWorkspaceBytes(const FlashShape& shape) {
 int LaunchFlashBackward(const FlashBackwardArgs& a, void* stream) {
   if (a.shape.b == 0 || a.shape.h == 0 || (a.shape.s_q == 0 && a.shape.s_k == 0)) return 0;
   auto s = static_cast<cudaStream_t>(stream);
-  const bool bf16 = a.type == ElemType::kBFloat16;
-  switch (a.shape.d) {
-    case 64:
-      return bf16 ? flash::Launch<__nv_bfloat16, 64>(a, s) : flash::Launch<__half, 64>(a, s);
-    case 128:
-      return bf16 ? flash::Launch<__nv_bfloat16, 128>(a, s) : flash::Launch<__half, 128>(a, s);
-    default:
-      return static_cast<int>(cudaErrorInvalidValue);
-  }
+  return flash::DispatchTypeAndDim(a.type, a.shape.d, [&](auto t, auto dim) {
+    return flash::Launch<decltype(t), decltype(dim)::value>(a, s);
+  });
 }
 
 }  // namespace spindle::kernels::cuda

@@ -16,6 +16,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
+
+#include "kernels/cuda/flash_api.h"
 
 namespace spindle::kernels::cuda::flash {
 
@@ -149,10 +152,6 @@ __device__ __forceinline__ void LoadTile(uint32_t smem, const T* head_base, int6
   }
 }
 
-__device__ __forceinline__ int64_t Position(const int64_t* pos, int64_t i) {
-  return pos == nullptr ? i : pos[i];
-}
-
 // Smallest and largest position of rows [row0, row0 + 64) ∩ [0, n), computed
 // by every warp alike (no shared memory, no barrier). Rows past n do not count.
 struct Bounds {
@@ -214,6 +213,22 @@ __device__ __forceinline__ float QuadSum(float x) {
 }
 
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
+
+// Calls launch(T{}, std::integral_constant<int, kD>{}) for the compiled
+// (element type, head dim) pair; an unsupported d gives cudaErrorInvalidValue.
+template <typename Launch>
+int DispatchTypeAndDim(ElemType type, int64_t d, Launch&& launch) {
+  const bool bf16 = type == ElemType::kBFloat16;
+  switch (d) {
+    case 64:
+      return bf16 ? launch(__nv_bfloat16{}, std::integral_constant<int, 64>{})
+                  : launch(__half{}, std::integral_constant<int, 64>{});
+    case 128:
+      return bf16 ? launch(__nv_bfloat16{}, std::integral_constant<int, 128>{})
+                  : launch(__half{}, std::integral_constant<int, 128>{});
+    default:
+      return static_cast<int>(cudaErrorInvalidValue);
+  }
+}
 
 }  // namespace spindle::kernels::cuda::flash

@@ -128,16 +128,24 @@ def check_grid(name, panels, problems):
             check_grid(f"{name} (collapsed row {panel.get('title')})", panel.get("panels", []), problems)
 
 
-def provisioned_uid(root, problems):
-    path = os.path.join(root, "deploy", "grafana", "provisioning", "datasources", "spindle.yml")
+def load_provisioning(root, kind, problems):
+    """deploy/grafana/provisioning/<kind>/spindle.yml as (path, doc); doc is None when unreadable."""
+    path = os.path.join(root, "deploy", "grafana", "provisioning", kind, "spindle.yml")
     try:
         with open(path, encoding="utf-8") as f:
             doc = yaml.safe_load(f)
     except (OSError, yaml.YAMLError) as e:
         problems.append(f"{path}: {e}")
-        return None
+        return path, None
     if doc.get("apiVersion") != 1:
         problems.append(f"{path}: apiVersion must be 1")
+    return path, doc
+
+
+def provisioned_uid(root, problems):
+    path, doc = load_provisioning(root, "datasources", problems)
+    if doc is None:
+        return None
     sources = [d for d in doc.get("datasources", []) if d.get("type") == "prometheus"]
     if len(sources) != 1 or not sources[0].get("uid") or not sources[0].get("url"):
         problems.append(f"{path}: needs exactly one prometheus data source with a uid and a url")
@@ -146,15 +154,9 @@ def provisioned_uid(root, problems):
 
 
 def check_dashboard_provider(root, problems):
-    path = os.path.join(root, "deploy", "grafana", "provisioning", "dashboards", "spindle.yml")
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as e:
-        problems.append(f"{path}: {e}")
+    path, doc = load_provisioning(root, "dashboards", problems)
+    if doc is None:
         return
-    if doc.get("apiVersion") != 1:
-        problems.append(f"{path}: apiVersion must be 1")
     providers = doc.get("providers") or []
     if not providers:
         problems.append(f"{path}: no providers")
