@@ -20,6 +20,10 @@ endif()
 if(SPINDLE_WITH_TORCH)
   find_package(Torch CONFIG REQUIRED)
   message(STATUS "spindle: libtorch ${Torch_VERSION} from ${Torch_DIR}")
+  # ATen's headers require C++20 from libtorch 2.12 on.
+  if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
+    set(CMAKE_CXX_STANDARD 20)
+  endif()
 endif()
 
 # CUDA is optional: with nvcc present the CUDA sources compile (CI compiles
@@ -52,4 +56,12 @@ if(NOT SPINDLE_CUDA STREQUAL "OFF")
   elseif(SPINDLE_CUDA STREQUAL "ON")
     message(FATAL_ERROR "SPINDLE_CUDA=ON but no nvcc was found; install the CUDA Toolkit or pass -DSPINDLE_CUDA=OFF")
   endif()
+endif()
+
+# A CUDA libtorch (TorchConfig finds c10_cuda) plus nvcc: the torch adapter
+# dispatches CUDA tensors to kernels/cuda (worker/sp/attention_adapter_cuda.cc).
+set(SPINDLE_TORCH_CUDA OFF)
+if(SPINDLE_WITH_TORCH AND SPINDLE_HAVE_CUDA AND C10_CUDA_LIBRARY)
+  set(SPINDLE_TORCH_CUDA ON)
+  message(STATUS "spindle: CUDA libtorch (${C10_CUDA_LIBRARY}); CUDA tensors use Spindle's kernels")
 endif()

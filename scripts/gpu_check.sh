@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The GPU check, on a machine with an NVIDIA GPU and the project's build
-# dependencies (scripts/setup.sh on Debian 12, plus the CUDA Toolkit with
-# NCCL): builds, runs every GPU test (ctest label "gpu": CUDA kernels against
-# the float64 reference, Ulysses/permute copies, the NCCL backend), then the
-# kernel benchmark, whose table lands in docs/perf/cuda-kernels-<gpu>.md.
+# The GPU check, on a machine with an NVIDIA GPU, the CUDA Toolkit and the
+# project's build dependencies: builds, runs every GPU test (ctest label
+# "gpu": CUDA kernels against the float64 reference, Ulysses/permute copies,
+# the NCCL backend, device-memory virtual ranks, sequence-parallel attention
+# over virtual ranks), then spindle-gpu-bench, whose table (attention vs
+# libtorch SDPA, split overhead per algorithm) lands in docs/perf/gpu-<gpu>.md.
 #
+# Dependencies: scripts/setup.sh's packages on Debian 12; elsewhere (a GPU
+# machine without apt) the .debs that `scripts/gpu_deps.sh download` put in
+# .gpu-deps/ are unpacked under the build folder and used from there.
 # Any CUDA libtorch can stand in for Debian's CPU one: by default the one in
 # python3's PyTorch (its share/cmake), or Torch_DIR=/path/to/share/cmake/Torch.
+# NCCL: the CUDA Toolkit's, NCCL_ROOT, or python3's nvidia-nccl wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +21,32 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 build_dir=${SPINDLE_GPU_BUILD_DIR:-build-gpu}
 extra=()
+prefixes=()
+if [[ ! -d /usr/include/absl ]] && compgen -G ".gpu-deps/*.deb" >/dev/null; then
+  deps="$PWD/$build_dir/deps"
+  [[ -f $deps/.unpacked ]] || { scripts/gpu_deps.sh unpack .gpu-deps "$deps" && touch "$deps/.unpacked"; }
+  prefixes+=("$deps/usr")
+  export PATH="$deps/usr/bin:$PATH"  # protoc and grpc_cpp_plugin
+  export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 if [[ -z ${Torch_DIR:-} ]] && python3 -c 'import torch' 2>/dev/null; then
   torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-  extra+=("-DCMAKE_PREFIX_PATH=$torch_cmake")
+  prefixes+=("$torch_cmake")
   echo "gpu_check: libtorch from python3's PyTorch ($torch_cmake)"
 elif [[ -n ${Torch_DIR:-} ]]; then
   extra+=("-DTorch_DIR=$Torch_DIR")
 fi
+if [[ -z ${NCCL_ROOT:-} ]] && nccl=$(python3 -c 'import nvidia.nccl as n; print(n.__path__[0])' 2>/dev/null); then
+  export NCCL_ROOT=$nccl
+  echo "gpu_check: NCCL from python3's nvidia-nccl ($NCCL_ROOT)"
+fi
+((${#prefixes[@]} == 0)) || extra+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPINDLE_CUDA=ON "${extra[@]}"
-cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test spindle-cuda-bench
+cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test comm_cuda_memory_test \
+  sp_cuda_test spindle-gpu-bench
 ctest --test-dir "$build_dir" -L gpu --output-on-failure --no-tests=error
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-' | tr -cd '[:alnum:]-')
 mkdir -p docs/perf
-"$build_dir/bin/spindle-cuda-bench" --markdown "docs/perf/cuda-kernels-${gpu}.md"
-echo "gpu_check: table written to docs/perf/cuda-kernels-${gpu}.md"
+"$build_dir/bin/spindle-gpu-bench" --markdown "docs/perf/gpu-${gpu}.md"
+echo "gpu_check: table written to docs/perf/gpu-${gpu}.md"

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -57,7 +56,7 @@ int WorldOf(const Group& g, int group_rank) { return g.options.world_ranks[group
 
 // Completes a send and a receive with equal keys, or fails both when the two
 // ranks disagree on the op or the size.
-void Match(Half& send, Half& recv) {
+void Match(Half& send, Half& recv, const Memory& memory) {
   if (send.tag.op != recv.tag.op) {
     send.error = absl::FailedPreconditionError(absl::StrCat(
         "called ", OpName(recv.tag.op), " where this rank called ", OpName(send.tag.op)));
@@ -68,8 +67,8 @@ void Match(Half& send, Half& recv) {
         absl::StrCat("expects ", recv.bytes, " bytes where this rank sends ", send.bytes));
     recv.error = absl::FailedPreconditionError(
         absl::StrCat("sends ", send.bytes, " bytes where this rank expects ", recv.bytes));
-  } else if (send.bytes > 0) {
-    std::memcpy(recv.data, send.data, static_cast<size_t>(send.bytes));
+  } else if (absl::Status s = memory.Copy(recv.data, send.data, send.bytes); !s.ok()) {
+    send.error = recv.error = absl::InternalError(s.message());
   }
   send.done = recv.done = true;
   send.queued = recv.queued = false;
@@ -99,9 +98,9 @@ class LocalTransfer final : public PendingTransfer {
     Half& other = *it->second;
     group_->unmatched.erase(it);
     if (half_.is_send) {
-      Match(half_, other);
+      Match(half_, other, fabric_->memory());
     } else {
-      Match(other, half_);
+      Match(other, half_, fabric_->memory());
     }
     group_->cv.notify_all();
   }
@@ -178,12 +177,13 @@ class LocalTransport final : public Transport {
 
 }  // namespace
 
-std::shared_ptr<LocalFabric> LocalFabric::Create(int world_size) {
+std::shared_ptr<LocalFabric> LocalFabric::Create(int world_size, const Memory& memory) {
   SPINDLE_CHECK(world_size >= 1) << "world size " << world_size;
-  return std::shared_ptr<LocalFabric>(new LocalFabric(world_size));
+  return std::shared_ptr<LocalFabric>(new LocalFabric(world_size, memory));
 }
 
-LocalFabric::LocalFabric(int world_size) : killed_(world_size) {
+LocalFabric::LocalFabric(int world_size, const Memory& memory)
+    : memory_(memory), killed_(world_size) {
   for (auto& k : killed_) k.store(false);
 }
 
@@ -289,7 +289,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> LocalFabric::Connect(
     return failed;
   }
   return std::unique_ptr<Communicator>(new P2PCommunicator(
-      std::make_unique<LocalTransport>(shared_from_this(), group, rank), std::move(opts)));
+      std::make_unique<LocalTransport>(shared_from_this(), group, rank), std::move(opts),
+      memory_));
 }
 
 }  // namespace spindle::comm

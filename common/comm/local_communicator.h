@@ -18,12 +18,16 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/comm/communicator.h"
+#include "common/comm/memory.h"
 
 namespace spindle::comm {
 
 class LocalFabric : public std::enable_shared_from_this<LocalFabric> {
  public:
-  static std::shared_ptr<LocalFabric> Create(int world_size);
+  // `memory` (outliving the fabric) holds every buffer its ranks pass: host
+  // memory, or device memory for virtual ranks on one GPU (cuda_memory.h).
+  static std::shared_ptr<LocalFabric> Create(int world_size,
+                                             const Memory& memory = HostMemory());
 
   // Joins the group of `group_world_ranks` (group rank i is world rank
   // group_world_ranks[i]) as `my_world_rank`, blocking until every member
@@ -43,13 +47,15 @@ class LocalFabric : public std::enable_shared_from_this<LocalFabric> {
   bool IsKilled(int world_rank) const;
 
   int world_size() const { return static_cast<int>(killed_.size()); }
+  const Memory& memory() const { return memory_; }
 
   // Defined in local_communicator.cc; public so the transport can name it.
   struct Group;
 
  private:
-  explicit LocalFabric(int world_size);
+  LocalFabric(int world_size, const Memory& memory);
 
+  const Memory& memory_;
   std::vector<std::atomic<bool>> killed_;  // by world rank; read under a Group's mutex
   std::mutex mu_;
   // Instances still forming, by group name and rank list.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -48,8 +47,9 @@ class P2PCommunicator::Batch final : public PendingBatch {
   absl::Status result_;
 };
 
-P2PCommunicator::P2PCommunicator(std::unique_ptr<Transport> transport, CommOptions options)
-    : transport_(std::move(transport)), options_(std::move(options)) {
+P2PCommunicator::P2PCommunicator(std::unique_ptr<Transport> transport, CommOptions options,
+                                 const Memory& memory)
+    : transport_(std::move(transport)), options_(std::move(options)), memory_(memory) {
   SPINDLE_CHECK(options_.world_ranks.empty() ||
                 static_cast<int>(options_.world_ranks.size()) == transport_->size())
       << "group '" << options_.group << "' has " << transport_->size() << " ranks but "
@@ -198,7 +198,7 @@ absl::Status P2PCommunicator::AllToAll(const void* send, absl::Span<const int64_
     PostRecv(call, src, 0, out + recv_off[src], recv_bytes[src]);
     PostSend(call, dst, 0, in + send_off[dst], send_bytes[dst]);
   }
-  if (send_bytes[r] > 0) std::memcpy(out + recv_off[r], in + send_off[r], send_bytes[r]);
+  SPINDLE_RETURN_IF_ERROR(LocalCopy(call, out + recv_off[r], in + send_off[r], send_bytes[r]));
   return WaitAll(call);
 }
 
@@ -209,7 +209,23 @@ absl::Status P2PCommunicator::AllReduce(void* data, int64_t count, DType dtype, 
                                               data == nullptr ? "null" : "a buffer"));
   }
   if (size() == 1) return absl::OkStatus();
-  return AllReduceRing(call, static_cast<char*>(data), count, dtype, op);
+  if (count == 0 || memory_.IsHost(data)) {
+    return AllReduceRing(call, static_cast<char*>(data), count, dtype, op);
+  }
+  // Device data: the reduction runs on a host copy (same messages, same bytes).
+  std::vector<char> host(static_cast<size_t>(count * DTypeSize(dtype)));
+  const int64_t bytes = static_cast<int64_t>(host.size());
+  SPINDLE_RETURN_IF_ERROR(LocalCopy(call, host.data(), data, bytes));
+  SPINDLE_RETURN_IF_ERROR(AllReduceRing(call, host.data(), count, dtype, op));
+  return LocalCopy(call, data, host.data(), bytes);
+}
+
+absl::Status P2PCommunicator::LocalCopy(Call& call, void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0 || dst == src) return absl::OkStatus();
+  absl::Status s = memory_.Copy(dst, src, bytes);
+  if (s.ok()) return s;
+  return Fail(&call, absl::InternalError(absl::StrCat(OpName(call.op), " in group '",
+                                                      options_.group, "': ", s.message())));
 }
 
 absl::Status P2PCommunicator::AllReduceRing(Call& call, char* data, int64_t count, DType dtype,
@@ -255,7 +271,7 @@ absl::Status P2PCommunicator::AllGather(const void* send, int64_t bytes, void* r
   const int p = size();
   const int r = rank();
   char* out = static_cast<char*>(recv);
-  if (bytes > 0 && out + r * bytes != send) std::memcpy(out + r * bytes, send, bytes);
+  SPINDLE_RETURN_IF_ERROR(LocalCopy(call, out + r * bytes, send, bytes));
   for (int s = 0; s < p - 1; ++s) {
     const int send_b = Mod(r - s, p);
     const int recv_b = Mod(r - s - 1, p);

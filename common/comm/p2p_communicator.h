@@ -46,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/comm/communicator.h"
+#include "common/comm/memory.h"
 #include "common/comm/transport.h"
 
 namespace spindle::comm {
@@ -53,7 +54,10 @@ namespace spindle::comm {
 class P2PCommunicator final : public Communicator {
  public:
   // options.world_ranks must be empty or hold transport->size() entries.
-  P2PCommunicator(std::unique_ptr<Transport> transport, CommOptions options);
+  // `memory` (outliving this) holds the caller's buffers: own-segment copies
+  // go through it, and an all-reduce of non-host data is staged on the host.
+  P2PCommunicator(std::unique_ptr<Transport> transport, CommOptions options,
+                  const Memory& memory = HostMemory());
   ~P2PCommunicator() override;
 
   int rank() const override { return transport_->rank(); }
@@ -102,8 +106,12 @@ class P2PCommunicator final : public Communicator {
 
   absl::Status AllReduceRing(Call& call, char* data, int64_t count, DType dtype, ReduceOp op);
 
+  // Copies within this rank's buffers, through memory_.
+  absl::Status LocalCopy(Call& call, void* dst, const void* src, int64_t bytes);
+
   std::unique_ptr<Transport> transport_;
   CommOptions options_;
+  const Memory& memory_;
   CommCounters counters_;
   uint64_t next_seq_ = 0;
   absl::Status broken_;   // first error; OK while usable

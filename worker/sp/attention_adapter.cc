@@ -3,13 +3,19 @@
 #include <torch/torch.h>
 
 #include "kernels/attention.h"
+#include "worker/sp/block_views.h"
+#if SPINDLE_TORCH_CUDA
+#include "worker/sp/attention_adapter_cuda.h"
+#endif
 
 namespace spindle::sp {
 namespace {
 
 void CheckBshd(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.defined(), name, " is undefined");
-  TORCH_CHECK(t.device().is_cpu(), name, " must be a CPU tensor (CUDA attention is not built in)");
+  TORCH_CHECK(t.device().is_cpu(), name, " is on ", t.device(),
+              " but this build's attention runs on CPU tensors only (build against a CUDA "
+              "libtorch with nvcc present for the CUDA kernels; see docs/gpu.md)");
   TORCH_CHECK(t.scalar_type() == at::kFloat, name, " must be float32, got ", t.scalar_type());
   TORCH_CHECK(t.dim() == 4, name, " must be (b, s, h, d), got ", t.sizes());
   TORCH_CHECK(t.stride(3) == 1, name, " must have a contiguous head dimension, strides ",
@@ -23,31 +29,12 @@ void CheckLse(const at::Tensor& t, const char* name) {
               t.sizes(), " strides ", t.strides());
 }
 
-template <typename T>
-kernels::BshdView<T> Bshd(const at::Tensor& t) {
-  return {static_cast<T*>(t.data_ptr()), t.stride(0), t.stride(1), t.stride(2)};
-}
-
-template <typename T>
-kernels::BhsView<T> Bhs(const at::Tensor& t) {
-  return {static_cast<T*>(t.data_ptr()), t.stride(0), t.stride(1)};
-}
-
 kernels::AttentionProblem Problem(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const BlockMask& mask, double scale) {
   CheckBshd(q, "q");
   CheckBshd(k, "k");
   CheckBshd(v, "v");
-  TORCH_CHECK(k.sizes() == v.sizes(), "k and v must have equal shapes, got ", k.sizes(), " and ",
-              v.sizes());
-  TORCH_CHECK(q.size(0) == k.size(0) && q.size(3) == k.size(3),
-              "q and k must agree on batch and head dim, got ", q.sizes(), " and ", k.sizes());
-  TORCH_CHECK(mask.q_pos == nullptr || static_cast<int64_t>(mask.q_pos->size()) == q.size(1),
-              "q positions cover ", mask.q_pos ? mask.q_pos->size() : 0, " tokens but q has ",
-              q.size(1));
-  TORCH_CHECK(mask.k_pos == nullptr || static_cast<int64_t>(mask.k_pos->size()) == k.size(1),
-              "k positions cover ", mask.k_pos ? mask.k_pos->size() : 0, " tokens but k has ",
-              k.size(1));
+  CheckBlockShapes(q, k, v, mask);
   kernels::AttentionProblem p;
   p.q = Bshd<const float>(q);
   p.k = Bshd<const float>(k);
@@ -71,6 +58,9 @@ kernels::AttentionProblem Problem(const at::Tensor& q, const at::Tensor& k, cons
 void BlockForwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                       const BlockMask& mask, double scale, at::Tensor& o, at::Tensor& lse,
                       kernels::ThreadPool* pool) {
+#if SPINDLE_TORCH_CUDA
+  if (q.is_cuda()) return cuda::BlockForwardInto(q, k, v, mask, scale, o, lse);
+#endif
   const kernels::AttentionProblem p = Problem(q, k, v, mask, scale);
   CheckBshd(o, "o");
   CheckLse(lse, "lse");
@@ -84,7 +74,7 @@ std::pair<at::Tensor, at::Tensor> BlockForward(const at::Tensor& q, const at::Te
                                                const at::Tensor& v, const BlockMask& mask,
                                                double scale, kernels::ThreadPool* pool) {
   at::Tensor o = at::empty(q.sizes(), q.options());
-  at::Tensor lse = at::empty({q.size(0), q.size(2), q.size(1)}, q.options());
+  at::Tensor lse = at::empty({q.size(0), q.size(2), q.size(1)}, q.options().dtype(at::kFloat));
   BlockForwardInto(q, k, v, mask, scale, o, lse, pool);
   return {o, lse};
 }
@@ -93,6 +83,11 @@ void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tenso
                        const at::Tensor& o, const at::Tensor& d_o, const at::Tensor& lse,
                        const BlockMask& mask, double scale, at::Tensor& dq, at::Tensor& dk,
                        at::Tensor& dv, bool accumulate, kernels::ThreadPool* pool) {
+#if SPINDLE_TORCH_CUDA
+  if (q.is_cuda()) {
+    return cuda::BlockBackwardInto(q, k, v, o, d_o, lse, mask, scale, dq, dk, dv, accumulate);
+  }
+#endif
   const kernels::AttentionProblem p = Problem(q, k, v, mask, scale);
   CheckBshd(o, "o");
   CheckBshd(d_o, "d_o");
@@ -112,6 +107,9 @@ void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tenso
 
 void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at::Tensor& lse_blk,
                kernels::ThreadPool* pool) {
+#if SPINDLE_TORCH_CUDA
+  if (o.is_cuda()) return cuda::MergeInto(o, lse, o_blk, lse_blk);
+#endif
   CheckBshd(o, "o");
   CheckBshd(o_blk, "o_blk");
   CheckLse(lse, "lse");

@@ -46,12 +46,13 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
   kernels::ThreadPool* pool = options_.pool;
   auto [o, lse] = BlockForward(q, k, v, Mask(me, me), scale, pool);
   if (r_count == 1) return {o, lse};
+  o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op on CPU)
 
   const at::Tensor kv = at::stack({k, v});
   const at::Tensor q_c = q.contiguous();
   const at::Tensor kv_in[2] = {at::empty_like(kv), at::empty_like(kv)};
   const at::Tensor q_in[2] = {at::empty_like(q_c), at::empty_like(q_c)};
-  at::Tensor o_blk = at::empty_like(q_c), lse_blk = at::empty_like(lse);
+  at::Tensor o_blk = at::empty_like(q_c), lse_blk = at::empty_like(lse), o_part;
   // Every rank posts the same sequence of batches (inputs(1), then per step
   // inputs(t+1) and the step's returns), so tags line up.
   auto inputs = [&](int t) {
@@ -77,18 +78,19 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
     if (IsHelper(t)) {
       const int late = me + r_count - t;
       BlockForwardInto(q_in[t % 2], k, v, Mask(late, me), scale, o_blk, lse_blk, pool);
-      ops = {Send(late, o_blk), Send(late, lse_blk)};
+      o_part = o_blk.to(at::kFloat);  // partial results travel in fp32
+      ops = {Send(late, o_part), Send(late, lse_blk)};
     }
     at::Tensor o_ret, lse_ret;
     if (IsLate(t)) {
-      o_ret = at::empty_like(q_c);
+      o_ret = at::empty_like(q_c, q_c.options().dtype(at::kFloat));
       lse_ret = at::empty_like(lse);
       ops = {Recv(me - (r_count - t), o_ret), Recv(me - (r_count - t), lse_ret)};
     }
     TORCH_CHECK_OK_STATUS(Start(ops)->Wait());
     if (IsLate(t)) MergeInto(o, lse, o_ret, lse_ret, pool);
   }
-  return {o, lse};
+  return {o.to(q.scalar_type()), lse};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
@@ -98,8 +100,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
   const double scale = Scale(q);
   kernels::ThreadPool* pool = options_.pool;
   const at::Tensor kv = at::stack({k, v});
-  at::Tensor dq = at::zeros(q.sizes(), q.options());
-  at::Tensor dkv = at::zeros_like(kv);  // this rank's own dK/dV
+  // Gradients accumulate in fp32 whatever the activations' type.
+  at::Tensor dq = at::zeros(q.sizes(), q.options().dtype(at::kFloat));
+  at::Tensor dkv = at::zeros_like(kv, kv.options().dtype(at::kFloat));  // this rank's own dK/dV
   at::Tensor dk = dkv[0], dv = dkv[1];
   BlockBackwardInto(q, k, v, o, d_o, lse, Mask(me, me), scale, dq, dk, dv, true, pool);
   if (r_count == 1) return {dq, dk, dv};
@@ -111,7 +114,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> LightSeqAttention::Backward(
     for (const at::Tensor& t : bundle) b.push_back(at::empty_like(t));
   }
   const at::Tensor kv_in[2] = {at::empty_like(kv), at::empty_like(kv)};
-  at::Tensor dkv_blk = at::empty_like(kv), dkv_ret = at::empty_like(kv);
+  at::Tensor dkv_blk = at::empty_like(dkv), dkv_ret = at::empty_like(dkv);
   at::Tensor dq_h = at::empty_like(dq), dq_ret = at::empty_like(dq);
   auto inputs = [&](int t) {
     std::vector<comm::P2POp> ops;

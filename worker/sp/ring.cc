@@ -21,13 +21,14 @@ std::pair<at::Tensor, at::Tensor> RingAttention::Forward(const at::Tensor& q, co
   at::Tensor kv_next = at::empty_like(kv);
   at::Tensor o, lse;
   at::Tensor o_blk = at::empty(q.sizes(), q.options());
-  at::Tensor lse_blk = at::empty({q.size(0), q.size(2), q.size(1)}, q.options());
+  at::Tensor lse_blk = at::empty({q.size(0), q.size(2), q.size(1)}, q.options().dtype(at::kFloat));
   for (int step = 0; step < r_count; ++step) {
     std::unique_ptr<comm::PendingBatch> batch;
     if (step + 1 < r_count) batch = Start({Send(next, kv), Recv(prev, kv_next)});
     const BlockMask mask = Mask(me, Source(step));
     if (step == 0) {
       std::tie(o, lse) = BlockForward(q, kv[0], kv[1], mask, scale, options_.pool);
+      o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op on CPU)
     } else {
       BlockForwardInto(q, kv[0], kv[1], mask, scale, o_blk, lse_blk, options_.pool);
       MergeInto(o, lse, o_blk, lse_blk, options_.pool);
@@ -37,7 +38,7 @@ std::pair<at::Tensor, at::Tensor> RingAttention::Forward(const at::Tensor& q, co
       std::swap(kv, kv_next);
     }
   }
-  return {o, lse};
+  return {o.to(q.scalar_type()), lse};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> RingAttention::Backward(
@@ -45,7 +46,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> RingAttention::Backward(
     const at::Tensor& lse, const at::Tensor& d_o) const {
   const int r_count = size(), me = rank();
   const double scale = Scale(q);
-  at::Tensor dq = at::zeros(q.sizes(), q.options());
+  at::Tensor dq = at::zeros(q.sizes(), q.options().dtype(at::kFloat));
   at::Tensor kv = PackKv(k, v);
   // dK/dV of one block, packed like kv: (2, b, n, h_kv, d).
   at::Tensor dkv_blk = at::empty_like(kv, kv.options().dtype(at::kFloat));

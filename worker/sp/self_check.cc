@@ -26,10 +26,29 @@ at::Tensor Randn(at::IntArrayRef sizes, at::Generator& gen) {
   return at::randn(sizes, gen, at::TensorOptions().dtype(at::kDouble));
 }
 
-// This rank's fp32 shard of a global (b, S, n, d) tensor, padding rows
-// filled with garbage.
+bool IsCuda(CheckPrecision p) { return p != CheckPrecision::kCpuFloat32; }
+
+at::TensorOptions RankOptions(CheckPrecision p) {
+  switch (p) {
+    case CheckPrecision::kCudaBFloat16:
+      return at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+    case CheckPrecision::kCudaFloat16:
+      return at::TensorOptions().device(at::kCUDA).dtype(at::kHalf);
+    case CheckPrecision::kCpuFloat32:
+      break;
+  }
+  return at::TensorOptions().dtype(at::kFloat);
+}
+
+// Waits for queued device work, so wall-clock intervals cover it.
+void Sync(CheckPrecision p) {
+  if (IsCuda(p)) torch::cuda::synchronize();
+}
+
+// This rank's shard of a global (b, S, n, d) tensor in the rank's device and
+// type, padding rows filled with garbage.
 at::Tensor Shard(const at::Tensor& global, const std::vector<int64_t>& positions, int64_t seq_len,
-                 at::Generator& gen) {
+                 at::Generator& gen, const at::TensorOptions& options) {
   const int64_t pad = *std::max_element(positions.begin(), positions.end()) + 1 - seq_len;
   at::Tensor padded = global;
   if (pad > 0) {
@@ -37,7 +56,7 @@ at::Tensor Shard(const at::Tensor& global, const std::vector<int64_t>& positions
     padded = at::cat({global, garbage * kPaddingGarbage}, 1);
   }
   const at::Tensor index = at::tensor(positions, at::kLong);
-  return padded.index_select(1, index).to(at::kFloat).contiguous();
+  return padded.index_select(1, index).to(options).contiguous();
 }
 
 struct RealRows {
@@ -56,11 +75,14 @@ RealRows RealRowsOf(const std::vector<int64_t>& positions, int64_t seq_len) {
   return {at::tensor(local, at::kLong), at::tensor(global, at::kLong)};
 }
 
-double MaxError(const at::Tensor& local, const at::Tensor& reference, const RealRows& rows) {
+// Max abs error (relative = false) or relative L2 error of the real rows.
+double Error(const at::Tensor& local, const at::Tensor& reference, const RealRows& rows,
+             bool relative) {
   if (rows.local.numel() == 0) return 0;
-  at::Tensor mine = local.index_select(1, rows.local).to(at::kDouble);
+  at::Tensor mine = local.detach().to(at::kCPU).to(at::kDouble).index_select(1, rows.local);
   at::Tensor theirs = reference.index_select(1, rows.global);
-  return (mine - theirs).abs().max().item<double>();
+  if (!relative) return (mine - theirs).abs().max().item<double>();
+  return ((mine - theirs).norm() / theirs.norm().clamp_min(1e-300)).item<double>();
 }
 
 int64_t Diff(const comm::OpCounters& c, const layout::TrafficPart& want) {
@@ -89,7 +111,22 @@ std::string AlgorithmName(const SelfCheckConfig& c) {
 std::string Describe(const SelfCheckConfig& c) {
   return absl::StrCat(AlgorithmName(c), " U=", c.ulysses, " R=", c.ring, " ",
                       layout::LayoutName(c.layout), c.causal ? " causal" : " full", " b=", c.batch,
-                      " S=", c.seq_len, " h=", c.heads, " h_kv=", c.kv_heads, " d=", c.head_dim);
+                      " S=", c.seq_len, " h=", c.heads, " h_kv=", c.kv_heads, " d=", c.head_dim,
+                      c.precision == CheckPrecision::kCpuFloat32
+                          ? ""
+                          : absl::StrCat(" ", PrecisionName(c.precision)));
+}
+
+const char* PrecisionName(CheckPrecision p) {
+  switch (p) {
+    case CheckPrecision::kCpuFloat32:
+      return "cpu-fp32";
+    case CheckPrecision::kCudaBFloat16:
+      return "cuda-bf16";
+    case CheckPrecision::kCudaFloat16:
+      return "cuda-fp16";
+  }
+  return "?";
 }
 
 double SelfCheckResult::max_error() const { return std::max({err_o, err_dq, err_dk, err_dv}); }
@@ -142,6 +179,12 @@ Reference ComputeReference(const SelfCheckConfig& c) {
   ref.k = Randn({c.batch, c.seq_len, c.kv_heads, c.head_dim}, gen);
   ref.v = Randn({c.batch, c.seq_len, c.kv_heads, c.head_dim}, gen);
   ref.d_o = Randn({c.batch, c.seq_len, c.heads, c.head_dim}, gen);
+  if (IsCuda(c.precision)) {
+    // The ranks see these rounded to 16 bits; so does the reference, so the
+    // check measures the algorithm, not the input rounding.
+    const at::ScalarType half = RankOptions(c.precision).dtype().toScalarType();
+    for (at::Tensor* t : {&ref.q, &ref.k, &ref.v, &ref.d_o}) *t = t->to(half).to(at::kDouble);
+  }
 
   torch::AutoGradMode grad_on(true);
   at::Tensor q = ref.q.clone().requires_grad_(true);
@@ -185,14 +228,16 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
   // Garbage for padding rows is drawn from a per-rank stream.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(c.seed * 7919 + groups.world_rank);
   const std::vector<int64_t>& positions = attention->local_positions();
-  at::Tensor q = Shard(ref.q, positions, c.seq_len, gen).requires_grad_(true);
-  at::Tensor k = Shard(ref.k, positions, c.seq_len, gen).requires_grad_(true);
-  at::Tensor v = Shard(ref.v, positions, c.seq_len, gen).requires_grad_(true);
-  at::Tensor d_o = Shard(ref.d_o, positions, c.seq_len, gen);
+  const at::TensorOptions rank_options = RankOptions(c.precision);
+  at::Tensor q = Shard(ref.q, positions, c.seq_len, gen, rank_options).requires_grad_(true);
+  at::Tensor k = Shard(ref.k, positions, c.seq_len, gen, rank_options).requires_grad_(true);
+  at::Tensor v = Shard(ref.v, positions, c.seq_len, gen, rank_options).requires_grad_(true);
+  at::Tensor d_o = Shard(ref.d_o, positions, c.seq_len, gen, rank_options);
 
   SelfCheckResult result;
   result.expected = layout::AttentionCommVolume(
-      {c.batch, lay.padded_len(), c.head_dim, /*act_bytes=*/4, /*acc_bytes=*/4}, attention->heads(),
+      {c.batch, lay.padded_len(), c.head_dim, /*act_bytes=*/q.element_size(), /*acc_bytes=*/4},
+      attention->heads(),
       c.ring, c.schedule, groups.coord().ring);
   auto snapshot = [&] { return std::pair{groups.ulysses->counters(), groups.ring->counters()}; };
 
@@ -216,10 +261,11 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
     result.bytes_sent_backward =
         (after.first - mid.first).TotalBytesSent() + (after.second - mid.second).TotalBytesSent();
     const RealRows rows = RealRowsOf(positions, c.seq_len);
-    result.err_o = MaxError(o.detach(), ref.o, rows);
-    result.err_dq = MaxError(q.grad(), ref.dq, rows);
-    result.err_dk = MaxError(k.grad(), ref.dk, rows);
-    result.err_dv = MaxError(v.grad(), ref.dv, rows);
+    const bool relative = IsCuda(c.precision);
+    result.err_o = Error(o, ref.o, rows, relative);
+    result.err_dq = Error(q.grad(), ref.dq, rows, relative);
+    result.err_dk = Error(k.grad(), ref.dk, rows, relative);
+    result.err_dv = Error(v.grad(), ref.dv, rows, relative);
     result.finite = o.isfinite().all().item<bool>() && q.grad().isfinite().all().item<bool>() &&
                     k.grad().isfinite().all().item<bool>() &&
                     v.grad().isfinite().all().item<bool>();
@@ -229,10 +275,13 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
       q.mutable_grad().reset();
       k.mutable_grad().reset();
       v.mutable_grad().reset();
+      Sync(c.precision);
       const auto t0 = Clock::now();
       at::Tensor out = attention->Forward(q, k, v);
+      Sync(c.precision);
       const auto t1 = Clock::now();
       out.backward(d_o);
+      Sync(c.precision);
       const auto t2 = Clock::now();
       forward_times.push_back(std::chrono::duration<double>(t1 - t0).count());
       backward_times.push_back(std::chrono::duration<double>(t2 - t1).count());

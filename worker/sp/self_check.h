@@ -26,6 +26,13 @@ class ThreadPool;
 
 namespace spindle::sp {
 
+// Where the ranks compute and in what type. CPU fp32 is compared by max
+// absolute error; CUDA bf16/fp16 (ranks are virtual: threads sharing one GPU,
+// or one rank per GPU) by relative L2 error, against a reference computed
+// from the same rounded inputs.
+enum class CheckPrecision { kCpuFloat32, kCudaBFloat16, kCudaFloat16 };
+const char* PrecisionName(CheckPrecision p);  // "cpu-fp32", "cuda-bf16", "cuda-fp16"
+
 struct SelfCheckConfig {
   int ulysses = 1;
   int ring = 1;
@@ -39,6 +46,7 @@ struct SelfCheckConfig {
   bool causal = true;
   uint64_t seed = 1;
   int timed_iterations = 0;  // forward+backward runs timed after the checked one
+  CheckPrecision precision = CheckPrecision::kCpuFloat32;
 };
 
 // e.g. "usp U=2 R=2 zigzag causal b=1 S=1000 h=8 h_kv=2 d=64"
@@ -54,7 +62,8 @@ struct Reference {
 Reference ComputeReference(const SelfCheckConfig& c);
 
 struct SelfCheckResult {
-  // Max abs error over every rank's real tokens (fp32 vs float64).
+  // Over every rank's real tokens against float64: max abs error (CPU fp32),
+  // or the largest rank's relative L2 error ||x - ref|| / ||ref|| (CUDA).
   double err_o = 0, err_dq = 0, err_dk = 0, err_dv = 0;
   bool finite = true;  // no NaN/inf anywhere, padding rows included
   // Max over ranks and over (forward, backward) × (bytes sent, bytes received,

@@ -5,12 +5,6 @@
 #include "worker/sp/attention_adapter.h"
 
 namespace spindle::sp {
-namespace {
-
-constexpr int64_t kBytesPerFloat = 4;
-
-}  // namespace
-
 UlyssesExchange::UlyssesExchange(const layout::HeadPlan& heads,
                                  std::shared_ptr<comm::Communicator> comm)
     : heads_(heads), comm_(std::move(comm)) {
@@ -20,7 +14,7 @@ UlyssesExchange::UlyssesExchange(const layout::HeadPlan& heads,
 
 at::Tensor UlyssesExchange::Exchange(const at::Tensor& send) const {
   const int64_t u = heads_.ulysses;
-  const int64_t seg_bytes = send.size(1) * kBytesPerFloat;
+  const int64_t seg_bytes = send.size(1) * send.element_size();
   at::Tensor recv = at::empty_like(send);
   const std::vector<int64_t> bytes(u, seg_bytes);
   TORCH_CHECK_OK_STATUS(comm_->AllToAll(send.data_ptr(), bytes, recv.data_ptr(), bytes));

@@ -1,0 +1,40 @@
+// What the CPU and CUDA halves of the torch adapter share: torch tensors as
+// the kernels' strided views (kernels/attention.h), and the shape checks of
+// a block that do not depend on the device.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include "kernels/attention.h"
+#include "worker/sp/attention_adapter.h"
+
+namespace spindle::sp {
+
+template <typename T>
+kernels::BshdView<T> Bshd(const at::Tensor& t) {
+  return {static_cast<T*>(t.data_ptr()), t.stride(0), t.stride(1), t.stride(2)};
+}
+
+template <typename T>
+kernels::BhsView<T> Bhs(const at::Tensor& t) {
+  return {static_cast<T*>(t.data_ptr()), t.stride(0), t.stride(1)};
+}
+
+// k, v against q and the mask's positions against the token counts (each
+// tensor's own dtype, device and layout are checked by the caller).
+inline void CheckBlockShapes(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                             const BlockMask& mask) {
+  TORCH_CHECK(k.sizes() == v.sizes(), "k and v must have equal shapes, got ", k.sizes(), " and ",
+              v.sizes());
+  TORCH_CHECK(q.size(0) == k.size(0) && q.size(3) == k.size(3),
+              "q and k must agree on batch and head dim, got ", q.sizes(), " and ", k.sizes());
+  TORCH_CHECK(mask.q_pos == nullptr || static_cast<int64_t>(mask.q_pos->size()) == q.size(1),
+              "q positions cover ", mask.q_pos ? mask.q_pos->size() : 0, " tokens but q has ",
+              q.size(1));
+  TORCH_CHECK(mask.k_pos == nullptr || static_cast<int64_t>(mask.k_pos->size()) == k.size(1),
+              "k positions cover ", mask.k_pos ? mask.k_pos->size() : 0, " tokens but k has ",
+              k.size(1));
+}
+
+}  // namespace spindle::sp
