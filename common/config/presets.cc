@@ -4,7 +4,7 @@ namespace spindle::config {
 
 const std::vector<std::string>& ModelPresetNames() {
   static const std::vector<std::string>* names =
-      new std::vector<std::string>{"tiny", "small-100m", "llama3-8b"};
+      new std::vector<std::string>{"tiny", "small-100m", "llama-1b", "llama3-8b"};
   return *names;
 }
 
@@ -27,6 +27,14 @@ bool ApplyModelPreset(const std::string& name, ModelSpec* model) {
     m.num_key_value_heads = 4;
     m.vocab_size = 32000;
     m.tie_word_embeddings = true;
+  } else if (name == "llama-1b") {
+    m.hidden_size = 2048;
+    m.intermediate_size = 5632;
+    m.num_hidden_layers = 22;
+    m.num_attention_heads = 32;
+    m.num_key_value_heads = 4;
+    m.vocab_size = 32000;
+    m.tie_word_embeddings = false;
   } else if (name == "llama3-8b") {
     m.hidden_size = 4096;
     m.intermediate_size = 14336;

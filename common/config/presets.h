@@ -8,6 +8,11 @@
 //   small-100m  hidden 768, intermediate 2048, 12 layers, 12 heads, 4 kv heads,
 //               vocab 32000, tied embeddings: 100,092,672 parameters
 //               (24,576,000 embedding + 12 × 6,292,992 per layer + 768 final norm)
+//   llama-1b    the TinyLlama-1.1B shape: hidden 2048, intermediate 5632,
+//               22 layers, 32 heads, 4 kv heads (head dim 64), vocab 32000,
+//               untied: 1,100,048,384 parameters (2 × 65,536,000 embedding and
+//               lm_head + 22 × 44,044,288 per layer + 2048 final norm); one
+//               GPU's model (spindle-gpu-bench trains it at 16K tokens)
 //   llama3-8b   Meta Llama-3-8B: hidden 4096, intermediate 14336, 32 layers,
 //               32 heads, 8 kv heads, vocab 128256, rope_theta 500000, untied:
 //               8,030,261,248 parameters (2 × 525,336,576 embedding and

@@ -22,4 +22,15 @@ double PalmFlopsPerToken(const ModelShape& m, int64_t seq_len) {
                                                               static_cast<double>(seq_len);
 }
 
+GpuPeak KnownGpuPeak(const std::string& name) {
+  auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  if (has("H100") || has("H200") || has("H800") || has("GH200")) {
+    if (has("PCIe")) return {756e12, 51e12};
+    if (has("NVL") && has("H100")) return {835e12, 60e12};
+    return {989e12, 67e12};  // SXM boards, and the H200 (SXM and NVL share the H100 SXM core)
+  }
+  if (has("A100")) return {312e12, 19.5e12};
+  return {};
+}
+
 }  // namespace spindle::layout

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace spindle::layout {
 
@@ -30,5 +31,14 @@ int64_t MatmulParameters(const ModelShape& m);
 
 double MegatronFlopsPerToken(const ModelShape& m, int64_t seq_len);
 double PalmFlopsPerToken(const ModelShape& m, int64_t seq_len);
+
+// MFU's denominator: dense (no sparsity) peak FLOP/s of known GPUs by the
+// name the driver reports ("NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe"),
+// from NVIDIA's data sheets; 0 when unknown.
+struct GpuPeak {
+  double bf16 = 0;
+  double fp32 = 0;
+};
+GpuPeak KnownGpuPeak(const std::string& name);
 
 }  // namespace spindle::layout

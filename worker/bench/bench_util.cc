@@ -2,12 +2,17 @@
 
 #include <sched.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/proc/subprocess.h"
 
 // Present only when OpenBLAS provides libblas.so.3 (Debian's alternatives).
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
@@ -94,6 +99,32 @@ std::string Fixed(double value, int digits) {
   s.precision(digits);
   s << value;
   return s.str();
+}
+
+absl::StatusOr<std::string> RunSelfCase(const std::vector<std::string>& args,
+                                        std::chrono::minutes timeout) {
+  static int counter = 0;
+  const std::string log =
+      absl::StrCat("/tmp/spindle-bench-case-", getpid(), "-", counter++, ".log");
+  proc::SpawnOptions so;
+  so.program = proc::SelfExecutable();
+  so.args = args;
+  so.stdout_path = log;
+  so.stderr_to_stdout = true;
+  absl::StatusOr<proc::Subprocess> child = proc::Subprocess::Spawn(so);
+  if (!child.ok()) return child.status();
+  std::vector<proc::Subprocess> children;
+  children.push_back(std::move(*child));
+  auto exits = proc::WaitAll(children, timeout, /*fail_fast=*/true);
+  const std::string text = proc::TailFile(log, 50);
+  std::remove(log.c_str());
+  const size_t at = text.rfind("result ");
+  if (!exits.ok() || !(*exits)[0].ok() || at == std::string::npos) {
+    return absl::InternalError(absl::StrCat(
+        "case ", absl::StrJoin(args, " "), " failed",
+        exits.ok() ? "" : absl::StrCat(" (", exits.status().message(), ")"), ":\n", text));
+  }
+  return text.substr(at + 7);
 }
 
 }  // namespace spindle::bench

@@ -2,10 +2,13 @@
 // settings, machine facts, and markdown tables.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 namespace spindle::bench {
 
@@ -42,5 +45,11 @@ class Table {
 };
 
 std::string Fixed(double value, int digits);  // "12.3"
+
+// Runs this executable with `args` as a child process (so a case's memory,
+// threads and device state are its own) and returns what follows "result "
+// on the last such line of its output. Errors carry the child's last lines.
+absl::StatusOr<std::string> RunSelfCase(const std::vector<std::string>& args,
+                                        std::chrono::minutes timeout);
 
 }  // namespace spindle::bench

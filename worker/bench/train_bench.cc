@@ -16,7 +16,6 @@
 #include "common/config/presets.h"
 #include "common/data/synthetic.h"
 #include "common/layout/flops.h"
-#include "common/proc/subprocess.h"
 #include "common/status.h"
 #include "kernels/cpu/thread_pool.h"
 #include "worker/bench/bench_util.h"
@@ -146,27 +145,15 @@ int RunTrainBench(const TrainBenchOptions& options, std::ostream& out) {
                "MFU PaLM", "peak RSS MiB"});
   int rc = 0;
   for (const Case& c : Cases(options.quick)) {
-    const std::string log = absl::StrCat("/tmp/spindle-bench-train-", getpid(), ".log");
-    proc::SpawnOptions so;
-    so.program = proc::SelfExecutable();
-    so.args = {"--train-case", c.Spec()};
-    so.stdout_path = log;
-    so.stderr_to_stdout = true;
-    auto child = proc::Subprocess::Spawn(so);
-    SPINDLE_CHECK(child.ok()) << child.status();
-    std::vector<proc::Subprocess> children;
-    children.push_back(std::move(*child));
-    auto exits = proc::WaitAll(children, std::chrono::minutes(20), true);
-    const std::string text = proc::TailFile(log, 50);
-    std::remove(log.c_str());
-    Result res;
-    const size_t at = text.rfind("result ");
-    if (!exits.ok() || !(*exits)[0].ok() || at == std::string::npos) {
-      std::cerr << "train case " << c.Spec() << " failed:\n" << text << "\n";
+    const absl::StatusOr<std::string> result =
+        RunSelfCase({"--train-case", c.Spec()}, std::chrono::minutes(20));
+    if (!result.ok()) {
+      std::cerr << "train " << result.status().message() << "\n";
       rc = 1;
       continue;
     }
-    std::istringstream(text.substr(at + 7)) >> res.step_seconds >> res.tokens >> res.max_rss_kb;
+    Result res;
+    std::istringstream(*result) >> res.step_seconds >> res.tokens >> res.max_rss_kb;
     const model::LlamaConfig m = PresetConfig(c.preset);
     const layout::ModelShape shape{m.hidden_size,         m.intermediate_size,
                                    m.num_hidden_layers,   m.num_attention_heads,

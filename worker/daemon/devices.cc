@@ -10,19 +10,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/layout/flops.h"
 #include "kernels/cpu/fma_peak.h"
 
 namespace spindle::worker {
-
-GpuPeak KnownGpuPeak(const std::string& name) {
-  // NVIDIA data sheets, dense (no sparsity), SXM boards.
-  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos ||
-      name.find("H800") != std::string::npos) {
-    return {989e12, 67e12};
-  }
-  if (name.find("A100") != std::string::npos) return {312e12, 19.5e12};
-  return {};
-}
 
 absl::StatusOr<std::vector<v1::Device>> ParseNvidiaSmi(const std::string& csv) {
   std::vector<v1::Device> out;
@@ -42,7 +33,7 @@ absl::StatusOr<std::vector<v1::Device>> ParseNvidiaSmi(const std::string& csv) {
     d.set_name(f[1]);
     d.set_uuid(f[2]);
     d.set_memory_bytes(static_cast<int64_t>(mib * 1024 * 1024));
-    const GpuPeak peak = KnownGpuPeak(f[1]);
+    const layout::GpuPeak peak = layout::KnownGpuPeak(f[1]);
     d.set_peak_flops_bf16(peak.bf16);
     d.set_peak_flops_fp32(peak.fp32);
     out.push_back(std::move(d));

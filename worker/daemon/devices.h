@@ -11,13 +11,6 @@
 
 namespace spindle::worker {
 
-// Dense peak FLOP/s of known GPUs by marketing name (SXM parts); 0 if unknown.
-struct GpuPeak {
-  double bf16 = 0;
-  double fp32 = 0;
-};
-GpuPeak KnownGpuPeak(const std::string& name);
-
 // Parses `nvidia-smi --query-gpu=index,name,uuid,memory.total
 // --format=csv,noheader,nounits` output (memory in MiB).
 absl::StatusOr<std::vector<v1::Device>> ParseNvidiaSmi(const std::string& csv);

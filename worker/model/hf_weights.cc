@@ -66,14 +66,19 @@ absl::StatusOr<LlamaConfig> ReadHfConfig(const std::string& dir) {
 }
 
 absl::Status ExportHf(LlamaForCausalLM& model, const std::string& dir) {
+  return ExportHf(model->config(), Parameters(model), dir);
+}
+
+absl::Status ExportHf(const LlamaConfig& config, const NamedTensors& weights,
+                      const std::string& dir) {
   if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
     return formats::ErrnoError(errno, "mkdir", dir);
   }
-  SPINDLE_RETURN_IF_ERROR(model->config().Validate());
-  SPINDLE_RETURN_IF_ERROR(WriteTensorFile(formats::JoinPath(dir, "model.safetensors"),
-                                          Parameters(model), {{"format", "pt"}}));
+  SPINDLE_RETURN_IF_ERROR(config.Validate());
+  SPINDLE_RETURN_IF_ERROR(
+      WriteTensorFile(formats::JoinPath(dir, "model.safetensors"), weights, {{"format", "pt"}}));
   return formats::WriteFileAtomically(formats::JoinPath(dir, "config.json"),
-                                      ToHfConfigJson(model->config()) + "\n");
+                                      ToHfConfigJson(config) + "\n");
 }
 
 absl::Status ImportHfWeights(const std::string& dir, LlamaForCausalLM& model) {

@@ -26,9 +26,12 @@ uint64_t Mix(uint64_t x) {  // splitmix64 finalizer
 
 const char* CheckpointingName(Checkpointing c) {
   switch (c) {
-    case Checkpointing::kNone: return "none";
-    case Checkpointing::kFull: return "full";
-    case Checkpointing::kAttention: return "attention";
+    case Checkpointing::kNone:
+      return "none";
+    case Checkpointing::kFull:
+      return "full";
+    case Checkpointing::kAttention:
+      return "attention";
   }
   return "unknown";
 }
@@ -131,7 +134,8 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& c) {
 
 LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) : config_(c) {
   model = register_module("model", LlamaModel(c));
-  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Proj(c.hidden_size, c.vocab_size));
+  if (!c.tie_word_embeddings)
+    lm_head = register_module("lm_head", Proj(c.hidden_size, c.vocab_size));
 }
 
 at::Tensor LlamaForCausalLMImpl::forward(const at::Tensor& ids, const RopeTables& rope,
@@ -142,7 +146,9 @@ at::Tensor LlamaForCausalLMImpl::forward(const at::Tensor& ids, const RopeTables
     h = layer->as<LlamaDecoderLayer>()->forward(h, rope, attention, mode);
   }
   h = model->norm(h);
-  return lm_head ? lm_head(h) : torch::nn::functional::linear(h, model->embed_tokens->weight);
+  at::Tensor logits =
+      lm_head ? lm_head(h) : torch::nn::functional::linear(h, model->embed_tokens->weight);
+  return logits.to(at::kFloat);  // the loss's softmax in fp32 under bf16 weights
 }
 
 void LlamaForCausalLMImpl::InitWeights(uint64_t seed) {

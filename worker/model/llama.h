@@ -7,6 +7,11 @@
 // q_proj.weight"), so weight import/export is a straight name match. Every
 // rank holds the full weights; a rank's forward sees only its local tokens,
 // at their global positions (rope.h).
+//
+// Parameters are fp32, or bf16 as the compute copy of a mixed-precision run
+// (the fp32 master weights live in the optimizer, sharded_adamw.h);
+// activations take the parameters' type, norms and rotary tables are
+// computed in fp32, and the logits are returned in fp32.
 #pragma once
 
 #include <torch/nn/module.h>

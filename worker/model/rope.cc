@@ -17,8 +17,10 @@ RopeTables MakeRope(const std::vector<int64_t>& positions, int64_t head_dim, dou
 at::Tensor ApplyRope(const at::Tensor& x, const RopeTables& rope) {
   const int64_t half = x.size(-1) / 2;
   at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  // (L, d) broadcast over (b, L, heads, d).
-  at::Tensor cos = rope.cos.unsqueeze(1), sin = rope.sin.unsqueeze(1);
+  // (L, d) broadcast over (b, L, heads, d), in x's type (bf16 runs round the
+  // fp32 tables, as Hugging Face's Llama does).
+  at::Tensor cos = rope.cos.to(x.scalar_type()).unsqueeze(1);
+  at::Tensor sin = rope.sin.to(x.scalar_type()).unsqueeze(1);
   return x * cos + rotated * sin;
 }
 

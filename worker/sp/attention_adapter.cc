@@ -16,10 +16,37 @@ void CheckBshd(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.device().is_cpu(), name, " is on ", t.device(),
               " but this build's attention runs on CPU tensors only (build against a CUDA "
               "libtorch with nvcc present for the CUDA kernels; see docs/gpu.md)");
-  TORCH_CHECK(t.scalar_type() == at::kFloat, name, " must be float32, got ", t.scalar_type());
+  const at::ScalarType type = t.scalar_type();
+  TORCH_CHECK(type == at::kFloat || type == at::kBFloat16 || type == at::kHalf, name,
+              " must be float32, bfloat16 or float16, got ", type);
   TORCH_CHECK(t.dim() == 4, name, " must be (b, s, h, d), got ", t.sizes());
   TORCH_CHECK(t.stride(3) == 1, name, " must have a contiguous head dimension, strides ",
               t.strides());
+}
+
+// Gradients, lse and merge accumulators are fp32 whatever the activations'
+// type (the same contract as the CUDA kernels').
+void CheckFloat32(const at::Tensor& t, const char* name) {
+  CheckBshd(t, name);
+  TORCH_CHECK(t.scalar_type() == at::kFloat, name, " must be float32, got ", t.scalar_type());
+}
+
+// The CPU kernels compute in fp32: 16-bit activations (bf16 training on CPU)
+// are widened on the way in, and 16-bit outputs are written back rounded.
+at::Tensor Widen(const at::Tensor& t, const char* name) {
+  CheckBshd(t, name);
+  return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat);
+}
+
+// An fp32 tensor to compute `out` in: out itself, or a scratch copy whose
+// values WriteBack rounds into it.
+at::Tensor Float32Target(const at::Tensor& out, const char* name) {
+  CheckBshd(out, name);
+  return out.scalar_type() == at::kFloat ? out : out.to(at::kFloat);
+}
+
+void WriteBack(at::Tensor& out, const at::Tensor& computed) {
+  if (!computed.is_same(out)) out.copy_(computed);
 }
 
 void CheckLse(const at::Tensor& t, const char* name) {
@@ -29,27 +56,17 @@ void CheckLse(const at::Tensor& t, const char* name) {
               t.sizes(), " strides ", t.strides());
 }
 
+// q, k, v: fp32 (Widen'ed by the caller, who keeps them alive).
 kernels::AttentionProblem Problem(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const BlockMask& mask, double scale) {
-  CheckBshd(q, "q");
-  CheckBshd(k, "k");
-  CheckBshd(v, "v");
   CheckBlockShapes(q, k, v, mask);
   kernels::AttentionProblem p;
   p.q = Bshd<const float>(q);
   p.k = Bshd<const float>(k);
   p.v = Bshd<const float>(v);
-  p.b = q.size(0);
-  p.s_q = q.size(1);
-  p.s_k = k.size(1);
-  p.h = q.size(2);
-  p.h_kv = k.size(2);
-  p.d = q.size(3);
-  p.scale = static_cast<float>(scale);
-  p.causal = mask.causal;
+  FillBlockShape(q, k, mask, scale, p);
   p.q_pos = mask.q_pos ? mask.q_pos->data() : nullptr;
   p.k_pos = mask.k_pos ? mask.k_pos->data() : nullptr;
-  p.valid_len = mask.valid_len;
   return p;
 }
 
@@ -61,13 +78,15 @@ void BlockForwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tensor
 #if SPINDLE_TORCH_CUDA
   if (q.is_cuda()) return cuda::BlockForwardInto(q, k, v, mask, scale, o, lse);
 #endif
-  const kernels::AttentionProblem p = Problem(q, k, v, mask, scale);
-  CheckBshd(o, "o");
+  const at::Tensor q32 = Widen(q, "q"), k32 = Widen(k, "k"), v32 = Widen(v, "v");
+  const kernels::AttentionProblem p = Problem(q32, k32, v32, mask, scale);
+  at::Tensor o32 = Float32Target(o, "o");
   CheckLse(lse, "lse");
   TORCH_CHECK(o.sizes() == q.sizes(), "o must be shaped like q ", q.sizes(), ", got ", o.sizes());
   TORCH_CHECK(lse.size(0) == p.b && lse.size(1) == p.h && lse.size(2) == p.s_q,
               "lse must be (b, h, s_q), got ", lse.sizes());
-  TORCH_CHECK_OK_STATUS(kernels::AttentionForward(p, {Bshd<float>(o), Bhs<float>(lse)}, pool));
+  TORCH_CHECK_OK_STATUS(kernels::AttentionForward(p, {Bshd<float>(o32), Bhs<float>(lse)}, pool));
+  WriteBack(o, o32);
 }
 
 std::pair<at::Tensor, at::Tensor> BlockForward(const at::Tensor& q, const at::Tensor& k,
@@ -88,18 +107,18 @@ void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     return cuda::BlockBackwardInto(q, k, v, o, d_o, lse, mask, scale, dq, dk, dv, accumulate);
   }
 #endif
-  const kernels::AttentionProblem p = Problem(q, k, v, mask, scale);
-  CheckBshd(o, "o");
-  CheckBshd(d_o, "d_o");
+  const at::Tensor q32 = Widen(q, "q"), k32 = Widen(k, "k"), v32 = Widen(v, "v");
+  const at::Tensor o32 = Widen(o, "o"), d_o32 = Widen(d_o, "d_o");
+  const kernels::AttentionProblem p = Problem(q32, k32, v32, mask, scale);
   CheckLse(lse, "lse");
-  CheckBshd(dq, "dq");
-  CheckBshd(dk, "dk");
-  CheckBshd(dv, "dv");
+  CheckFloat32(dq, "dq");
+  CheckFloat32(dk, "dk");
+  CheckFloat32(dv, "dv");
   TORCH_CHECK(o.sizes() == q.sizes() && d_o.sizes() == q.sizes() && dq.sizes() == q.sizes(),
               "o, d_o and dq must be shaped like q ", q.sizes());
   TORCH_CHECK(dk.sizes() == k.sizes() && dv.sizes() == k.sizes(),
               "dk and dv must be shaped like k ", k.sizes());
-  kernels::AttentionBackwardIn in{Bshd<const float>(o), Bshd<const float>(d_o),
+  kernels::AttentionBackwardIn in{Bshd<const float>(o32), Bshd<const float>(d_o32),
                                   Bhs<const float>(lse)};
   kernels::AttentionBackwardOut out{Bshd<float>(dq), Bshd<float>(dk), Bshd<float>(dv), accumulate};
   TORCH_CHECK_OK_STATUS(kernels::AttentionBackward(p, in, out, pool));
@@ -110,22 +129,23 @@ void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at
 #if SPINDLE_TORCH_CUDA
   if (o.is_cuda()) return cuda::MergeInto(o, lse, o_blk, lse_blk);
 #endif
-  CheckBshd(o, "o");
-  CheckBshd(o_blk, "o_blk");
+  at::Tensor o32 = Float32Target(o, "o");
+  const at::Tensor o_blk32 = Widen(o_blk, "o_blk");
   CheckLse(lse, "lse");
   CheckLse(lse_blk, "lse_blk");
   TORCH_CHECK(o.sizes() == o_blk.sizes() && lse.sizes() == lse_blk.sizes(),
               "merged results must have equal shapes");
   kernels::MergeProblem m;
-  m.o = Bshd<float>(o);
+  m.o = Bshd<float>(o32);
   m.lse = Bhs<float>(lse);
-  m.o_blk = Bshd<const float>(o_blk);
+  m.o_blk = Bshd<const float>(o_blk32);
   m.lse_blk = Bhs<const float>(lse_blk);
   m.b = o.size(0);
   m.s = o.size(1);
   m.h = o.size(2);
   m.d = o.size(3);
   TORCH_CHECK_OK_STATUS(kernels::MergeAttention(m, pool));
+  WriteBack(o, o32);
 }
 
 }  // namespace spindle::sp

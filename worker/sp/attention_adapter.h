@@ -4,9 +4,9 @@
 // a kernel Status into a torch error.
 //
 // Shapes: q, o, d_o (b, s_q, h, d); k, v (b, s_k, h_kv, d); lse (b, h, s_q).
-// CPU tensors: fp32 throughout. CUDA tensors (builds against a CUDA libtorch,
-// attention_adapter_cuda.h): bf16/fp16 q, k, v, o, d_o; lse, gradients and
-// a merge's running o fp32.
+// Activations q, k, v, o, d_o: bf16 or fp16 on CUDA (builds against a CUDA
+// libtorch, attention_adapter_cuda.h); fp32, bf16 or fp16 on CPU, where the
+// kernels compute in fp32. lse, gradients and a merge's running o: fp32.
 #pragma once
 
 #include <ATen/core/Tensor.h>

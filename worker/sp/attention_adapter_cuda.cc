@@ -18,13 +18,11 @@ void CheckOnDevice(const at::Tensor& t, const at::Tensor& q, const char* name) {
   TORCH_CHECK(t.device() == q.device(), name, " is on ", t.device(), " but q is on ", q.device());
 }
 
-void CheckBshd(const at::Tensor& t, const at::Tensor& q, const char* name,
-               at::ScalarType want) {
+void CheckBshd(const at::Tensor& t, const at::Tensor& q, const char* name, at::ScalarType want) {
   CheckOnDevice(t, q, name);
   TORCH_CHECK(t.scalar_type() == want, name, " must be ", want, ", got ", t.scalar_type());
   TORCH_CHECK(t.dim() == 4 && t.stride(3) == 1, name,
-              " must be (b, s, h, d) with d contiguous, got ", t.sizes(), " strides ",
-              t.strides());
+              " must be (b, s, h, d) with d contiguous, got ", t.sizes(), " strides ", t.strides());
 }
 
 void CheckLse(const at::Tensor& t, const at::Tensor& q, const char* name) {
@@ -68,19 +66,11 @@ Problem MakeProblem(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
   p.q = Bshd<const void>(q);
   p.k = Bshd<const void>(k);
   p.v = Bshd<const void>(v);
-  p.b = q.size(0);
-  p.s_q = q.size(1);
-  p.s_k = k.size(1);
-  p.h = q.size(2);
-  p.h_kv = k.size(2);
-  p.d = q.size(3);
-  p.scale = static_cast<float>(scale);
-  p.causal = mask.causal;
+  FillBlockShape(q, k, mask, scale, p);
   out.q_pos = DevicePositions(mask.q_pos, q);
   out.k_pos = DevicePositions(mask.k_pos, q);
   p.q_pos = out.q_pos.defined() ? out.q_pos.data_ptr<int64_t>() : nullptr;
   p.k_pos = out.k_pos.defined() ? out.k_pos.data_ptr<int64_t>() : nullptr;
-  p.valid_len = mask.valid_len;
   return out;
 }
 
@@ -128,8 +118,7 @@ void BlockBackwardInto(const at::Tensor& q, const at::Tensor& k, const at::Tenso
       kc::AttentionBackward(pr.p, in, out, workspace.data_ptr(), CurrentStream(q)));
 }
 
-void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk,
-               const at::Tensor& lse_blk) {
+void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at::Tensor& lse_blk) {
   const c10::cuda::CUDAGuard guard(o.device());
   CheckBshd(o, o, "o", at::kFloat);
   CheckLse(lse, o, "lse");

@@ -37,4 +37,22 @@ inline void CheckBlockShapes(const at::Tensor& q, const at::Tensor& k, const at:
               k.size(1));
 }
 
+// The fields every attention problem struct (kernels::AttentionProblem, the
+// CUDA one) shares, from the block's tensors: sizes, scale, causality and the
+// padding bound. Positions and data pointers stay with the caller (their
+// memory differs by device).
+template <typename Problem>
+void FillBlockShape(const at::Tensor& q, const at::Tensor& k, const BlockMask& mask, double scale,
+                    Problem& p) {
+  p.b = q.size(0);
+  p.s_q = q.size(1);
+  p.s_k = k.size(1);
+  p.h = q.size(2);
+  p.h_kv = k.size(2);
+  p.d = q.size(3);
+  p.scale = static_cast<float>(scale);
+  p.causal = mask.causal;
+  p.valid_len = mask.valid_len;
+}
+
 }  // namespace spindle::sp

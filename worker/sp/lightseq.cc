@@ -46,7 +46,7 @@ std::pair<at::Tensor, at::Tensor> LightSeqAttention::Forward(const at::Tensor& q
   kernels::ThreadPool* pool = options_.pool;
   auto [o, lse] = BlockForward(q, k, v, Mask(me, me), scale, pool);
   if (r_count == 1) return {o, lse};
-  o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op on CPU)
+  o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op for fp32 activations)
 
   const at::Tensor kv = at::stack({k, v});
   const at::Tensor q_c = q.contiguous();

@@ -28,7 +28,7 @@ std::pair<at::Tensor, at::Tensor> RingAttention::Forward(const at::Tensor& q, co
     const BlockMask mask = Mask(me, Source(step));
     if (step == 0) {
       std::tie(o, lse) = BlockForward(q, kv[0], kv[1], mask, scale, options_.pool);
-      o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op on CPU)
+      o = o.to(at::kFloat);  // merges accumulate in fp32 (a no-op for fp32 activations)
     } else {
       BlockForwardInto(q, kv[0], kv[1], mask, scale, o_blk, lse_blk, options_.pool);
       MergeInto(o, lse, o_blk, lse_blk, options_.pool);

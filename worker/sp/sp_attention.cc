@@ -46,8 +46,8 @@ class SpAttentionFunction : public torch::autograd::Function<SpAttentionFunction
     at::Tensor d_o = grad_out[0].contiguous();
     at::Tensor d_o_r = sp->ulysses() ? sp->ulysses()->ScatterHeads(d_o) : d_o;
     auto [dq, dk, dv] = sp->ring().Backward(q_r, k_r, v_r, o_r, lse, d_o_r);
-    // fp32 accumulators back to the activations' type (a no-op on CPU), so the
-    // gradient all-to-all moves as many bytes as the forward's.
+    // fp32 accumulators back to the activations' type (a no-op for fp32
+    // activations), so the gradient all-to-all moves as many bytes as the forward's.
     const at::ScalarType type = q_r.scalar_type();
     dq = dq.to(type);
     dk = dk.to(type);

@@ -15,10 +15,21 @@ at::Tensor Slice(const at::Tensor& t, const ParamSlice& s) {
 
 AdamW::AdamW(std::vector<ParamSlice> slices, AdamWOptions options)
     : slices_(std::move(slices)), options_(options) {
+  torch::NoGradGuard no_grad;
   for (const ParamSlice& s : slices_) {
-    exp_avg_.push_back(at::zeros({s.length}, s.param.options().requires_grad(false)));
-    exp_avg_sq_.push_back(at::zeros({s.length}, s.param.options().requires_grad(false)));
+    const at::ScalarType type = StateType(s.param.scalar_type());
+    const at::TensorOptions state = s.param.options().dtype(type).requires_grad(false);
+    exp_avg_.push_back(at::zeros({s.length}, state));
+    exp_avg_sq_.push_back(at::zeros({s.length}, state));
+    master_.push_back(type == s.param.scalar_type() ? at::Tensor()
+                                                    : Slice(s.param.detach(), s)
+                                                          .to(type, /*non_blocking=*/false,
+                                                              /*copy=*/true));
   }
+}
+
+at::Tensor AdamW::Weights(size_t i) const {
+  return master_[i].defined() ? master_[i] : Slice(slices_[i].param.detach(), slices_[i]);
 }
 
 void AdamW::Step(double lr) {
@@ -28,9 +39,10 @@ void AdamW::Step(double lr) {
   const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
   for (size_t i = 0; i < slices_.size(); ++i) {
     const ParamSlice& s = slices_[i];
-    if (!s.param.grad().defined() || s.length == 0) continue;
-    at::Tensor p = Slice(s.param.detach(), s);
-    const at::Tensor g = Slice(s.param.grad(), s);
+    const at::Tensor whole_grad = s.grad.defined() ? s.grad : s.param.grad();
+    if (!whole_grad.defined() || s.length == 0) continue;
+    at::Tensor p = Weights(i);
+    const at::Tensor g = Slice(whole_grad, s);
     if (s.param.dim() >= 2 && options_.weight_decay != 0) {
       p.mul_(1.0 - lr * options_.weight_decay);
     }
@@ -40,6 +52,7 @@ void AdamW::Step(double lr) {
     v.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
     at::Tensor denom = (v.sqrt() / std::sqrt(bias2)).add_(options_.eps);
     p.addcdiv_(m, denom, -lr / bias1);
+    if (master_[i].defined()) Slice(s.param.detach(), s).copy_(p);
   }
 }
 

@@ -29,11 +29,14 @@ class ReadyHook : public torch::autograd::FunctionPostHook {
 absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
     std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
     int64_t bucket_bytes) {
+  if (params.empty()) return absl::InvalidArgumentError("gradient reducer: no parameters");
   for (size_t i = 0; i < params.size(); ++i) {
+    const at::ScalarType type = params[i].scalar_type();
     if (!params[i].requires_grad() || !params[i].is_leaf() ||
-        params[i].scalar_type() != at::kFloat) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("parameter ", i, " must be a float32 leaf that requires grad"));
+        (type != at::kFloat && type != at::kBFloat16) || params[i].device() != params[0].device()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter ", i, " must be a float32 or bfloat16 leaf that requires grad, on ",
+          params[0].device().str()));
     }
   }
   std::unique_ptr<GradReducer> r(new GradReducer(std::move(params), std::move(comm)));
@@ -46,16 +49,18 @@ absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
     }
     r->buckets_.back().params.push_back(i);
     r->bucket_of_[i] = static_cast<int>(r->buckets_.size()) - 1;
-    bytes += r->params_[i].numel() * 4;
+    bytes += r->params_[i].numel() * 4;  // fp32 buffers whatever the parameters' type
   }
   for (Bucket& b : r->buckets_) {
     int64_t numel = 0;
     for (int i : b.params) numel += r->params_[i].numel();
-    b.buffer = at::zeros({numel}, at::kFloat);
+    b.buffer = at::zeros({numel}, r->params_[0].options().dtype(at::kFloat).requires_grad(false));
     int64_t offset = 0;
     for (int i : b.params) {
-      const int64_t n = r->params_[i].numel();
-      r->params_[i].mutable_grad() = b.buffer.narrow(0, offset, n).view(r->params_[i].sizes());
+      at::Tensor& p = r->params_[i];
+      const int64_t n = p.numel();
+      r->grads_[i] = b.buffer.narrow(0, offset, n).view(p.sizes());
+      if (p.scalar_type() == at::kFloat) p.mutable_grad() = r->grads_[i];
       offset += n;
     }
   }
@@ -70,7 +75,10 @@ absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
 }
 
 GradReducer::GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm)
-    : params_(std::move(params)), bucket_of_(params_.size()), comm_(std::move(comm)) {}
+    : params_(std::move(params)),
+      grads_(params_.size()),
+      bucket_of_(params_.size()),
+      comm_(std::move(comm)) {}
 
 GradReducer::~GradReducer() {
   {
@@ -95,6 +103,13 @@ void GradReducer::Arm() {
 }
 
 void GradReducer::OnGradReady(int param) {
+  at::Tensor& p = params_[param];
+  if (p.scalar_type() != at::kFloat && p.grad().defined()) {
+    // Runs on the autograd thread on the stream that produced the gradient,
+    // before the bucket can be handed to the communicator.
+    grads_[param].add_(p.grad());
+    p.mutable_grad().reset();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!armed_) return;
   // A parameter accumulating twice in one backward (used by two separately

@@ -3,8 +3,11 @@
 // started during backward:
 //   - parameters are grouped, in reverse order (roughly the order backward
 //     produces their gradients), into buckets of about bucket_bytes;
-//   - each parameter's .grad is a view into its bucket's flat buffer, so
-//     gradient accumulation over micro-steps happens in place;
+//   - the buckets are fp32 on the parameters' device. An fp32 parameter's
+//     .grad is a view into its bucket, so gradient accumulation over
+//     micro-steps happens in place; a 16-bit parameter's (bf16 compute
+//     copy) .grad is added into its fp32 view as each backward lands it and
+//     then released, so accumulation and the reduction are fp32 either way;
 //   - a post-hook on each parameter's AccumulateGrad marks it ready; once a
 //     bucket and every bucket before it are ready, a background thread
 //     all-reduces it while backward goes on.
@@ -35,14 +38,18 @@ namespace spindle::train {
 
 class GradReducer {
  public:
-  // params: leaf tensors requiring grad, in registration order.
+  // params: leaf tensors requiring grad, in registration order, fp32 or bf16
+  // and on one device.
   static absl::StatusOr<std::unique_ptr<GradReducer>> Create(
       std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
       int64_t bucket_bytes);
   ~GradReducer();
 
-  // Zeroes every gradient (the buffers stay; .grad remains a view).
+  // Zeroes every gradient (the buffers stay).
   void ZeroGrad();
+  // Parameter i's fp32 gradient (a view into its bucket): summed over this
+  // step's micro-steps, and over ranks once Finish has returned.
+  const at::Tensor& grad(int i) const { return grads_[i]; }
   // The next backward is the last of this step: reduce as gradients land.
   void Arm();
   // Waits until every bucket is reduced (launching those whose parameters got
@@ -50,7 +57,7 @@ class GradReducer {
   absl::Status Finish();
 
   int num_buckets() const { return static_cast<int>(buckets_.size()); }
-  void OnGradReady(int param);  // called by the hooks
+  void OnGradReady(int param);  // called by the hooks, armed or not
 
  private:
   struct Bucket {
@@ -63,7 +70,8 @@ class GradReducer {
   void CommLoop();
 
   std::vector<at::Tensor> params_;
-  std::vector<int> bucket_of_;  // param -> bucket
+  std::vector<at::Tensor> grads_;  // fp32 views into the buckets
+  std::vector<int> bucket_of_;     // param -> bucket
   std::vector<Bucket> buckets_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keeps the hooks alive
   std::shared_ptr<comm::Communicator> comm_;

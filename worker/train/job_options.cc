@@ -66,6 +66,7 @@ absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world) {
   const config::OptimizerSpec& opt = spec.train.optimizer;
   t.adamw = {opt.beta1, opt.beta2, opt.eps, opt.weight_decay};
   t.shard_optimizer = opt.sharded;
+  t.compute_dtype = spec.train.precision == config::Precision::kBf16 ? at::kBFloat16 : at::kFloat;
   plan.total_steps = config::TotalSteps(spec, par.global_batch_seqs);
   t.lr.lr = opt.lr;
   t.lr.warmup_steps = spec.train.schedule.warmup_steps;

@@ -92,7 +92,7 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
 
   RunSummary summary;
   if (spec.model.init.from == config::InitFrom::kHf) {
-    SPINDLE_RETURN_IF_ERROR(model::ImportHfWeights(spec.model.init.path, trainer->model()));
+    SPINDLE_RETURN_IF_ERROR(trainer->ImportHfWeights(spec.model.init.path));
     if (leader) progress << "initialised from " << spec.model.init.path << "\n";
   }
   const config::CheckpointSpec& ckpt = spec.checkpoint;
@@ -177,8 +177,11 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
   }
   summary.steps = trainer->step();
   if (!ckpt.export_spec.dir.empty()) {
-    absl::Status exported =
-        leader ? model::ExportHf(trainer->model(), ckpt.export_spec.dir) : absl::OkStatus();
+    // Full precision: a bf16 run exports its fp32 masters (collective).
+    SPINDLE_ASSIGN_OR_RETURN(model::NamedTensors weights, trainer->optimizer().GatherWeights());
+    absl::Status exported = leader
+                                ? model::ExportHf(plan.trainer.model, weights, ckpt.export_spec.dir)
+                                : absl::OkStatus();
     int64_t ok = exported.ok();
     SPINDLE_RETURN_IF_ERROR(groups.world->Broadcast(&ok, sizeof(ok), 0));
     SPINDLE_RETURN_IF_ERROR(exported);

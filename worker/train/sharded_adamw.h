@@ -9,8 +9,13 @@
 // 2·C elements. The gather runs in rounds of at most `gather_bucket_bytes`
 // per rank, so its staging memory is (W + 1)·bucket, not N.
 //
-// Checkpoints hold whole moments by parameter name (GatherMoments /
-// LoadMoments convert), so one resumes on any world size, sharded or not.
+// Mixed precision (bf16 parameters): each rank also keeps the fp32 master
+// weights of its chunk (adamw.h), so the state per rank is 3·C fp32 elements
+// and the all-gather moves the bf16 compute copy (2 bytes per element).
+//
+// Checkpoints hold whole moments and whole fp32 weights by parameter name
+// (Gather*/Load* convert), so one resumes on any world size, sharded or not,
+// and a bf16 run resumes from its masters, not from rounded weights.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -48,11 +53,13 @@ int64_t ShardChunk(int64_t total, int world);
 class ShardedAdamW {
  public:
   // params: every parameter in registration order, the same on every rank,
-  // one dtype. comm: the all-ranks group, used from the caller's thread only;
-  // nullptr or a group of one keeps all of the state on this rank.
+  // one floating type (bf16/fp16 get fp32 masters, adamw.h). comm: the all-ranks group, used from
+  // the caller's thread only; nullptr or a group of one keeps all of the state on this rank. grads:
+  // each parameter's fp32 gradient (the reducer's), or empty to read .grad() at each step.
   static absl::StatusOr<std::unique_ptr<ShardedAdamW>> Create(
       std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options,
-      std::shared_ptr<comm::Communicator> comm, int64_t gather_bucket_bytes);
+      std::shared_ptr<comm::Communicator> comm, int64_t gather_bucket_bytes,
+      std::vector<at::Tensor> grads = {});
 
   // Updates this rank's chunk from the (all-reduced) gradients, then gathers
   // every chunk. Errors: the all-gather failed or timed out.
@@ -71,6 +78,17 @@ class ShardedAdamW {
   // `label`); errors name the missing or misshapen tensor.
   absl::Status LoadMoments(const std::string& label,
                            const std::map<std::string, at::Tensor>& whole);
+  // Whole full-precision weights by parameter name: the masters of 16-bit
+  // parameters (collective when sharded: every rank calls it), else the
+  // parameters themselves.
+  absl::StatusOr<model::NamedTensors> GatherWeights();
+  // Sets the parameters (rounded to their type) and this rank's masters from
+  // whole weights (a checkpoint's, read from `label`).
+  absl::Status LoadWeights(const std::string& label,
+                           const std::map<std::string, at::Tensor>& whole);
+  // Re-reads the masters from the parameters after they were overwritten
+  // (an import of weights); a no-op without masters.
+  void SyncMasters();
 
  private:
   ShardedAdamW() = default;
@@ -78,6 +96,15 @@ class ShardedAdamW {
   void CopyOut(int64_t begin, int64_t end, at::Tensor buffer) const;
   void CopyIn(int64_t begin, int64_t end, const at::Tensor& buffer);
   absl::Status GatherParameters();
+  // Whole flat values (N, StateType) of per-slice parts of this rank's range.
+  absl::StatusOr<at::Tensor> GatherFlat(const std::vector<at::Tensor>& parts);
+  // Whole-shaped StateType tensors named prefix + parameter, filled from `whole`.
+  absl::StatusOr<model::NamedTensors> Staged(const std::string& label,
+                                             const std::map<std::string, at::Tensor>& whole,
+                                             const std::vector<std::string>& prefixes) const;
+  model::NamedTensors Unflatten(const std::string& prefix, const at::Tensor& flat) const;
+  at::ScalarType state_type() const { return StateType(params_.front().second.scalar_type()); }
+  bool mixed() const { return state_type() != params_.front().second.scalar_type(); }
 
   std::vector<std::pair<std::string, at::Tensor>> params_;
   std::vector<int64_t> numels_;

@@ -17,12 +17,6 @@ constexpr char kOptimizerFile[] = "optimizer.safetensors";
 constexpr char kStateFile[] = "trainer_state.json";
 constexpr char kConfigFile[] = "config.json";
 
-model::NamedTensors Params(Trainer& t) {
-  model::NamedTensors out;
-  for (auto& item : t.model()->named_parameters()) out.emplace_back(item.key(), item.value());
-  return out;
-}
-
 std::string StateJson(const TrainerState& s) {
   nlohmann::ordered_json j;
   j["format"] = "spindle-trainer-state/1";
@@ -63,6 +57,7 @@ absl::StatusOr<std::string> SaveCheckpoint(Trainer& trainer, const std::string& 
   const std::string dir = formats::JoinPath(root, checkpoint::StepDirName(trainer.step()));
   // Every rank contributes its share of the optimizer state (collective).
   SPINDLE_ASSIGN_OR_RETURN(model::NamedTensors moments, trainer.optimizer().GatherMoments());
+  SPINDLE_ASSIGN_OR_RETURN(model::NamedTensors weights, trainer.optimizer().GatherWeights());
   // Rank 0 writes; the others wait so that no rank runs ahead into a step
   // whose checkpoint could still fail, and learn whether it committed.
   int64_t ok = 1;
@@ -80,8 +75,7 @@ absl::StatusOr<std::string> SaveCheckpoint(Trainer& trainer, const std::string& 
       s.init_seed = o.init_seed;
       s.data_seed = data_seed;
       const std::string tmp = pending.dir();
-      SPINDLE_RETURN_IF_ERROR(
-          model::WriteTensorFile(formats::JoinPath(tmp, kModelFile), Params(trainer)));
+      SPINDLE_RETURN_IF_ERROR(model::WriteTensorFile(formats::JoinPath(tmp, kModelFile), weights));
       SPINDLE_RETURN_IF_ERROR(
           model::WriteTensorFile(formats::JoinPath(tmp, kOptimizerFile), moments));
       SPINDLE_RETURN_IF_ERROR(formats::WriteFileAtomically(formats::JoinPath(tmp, kConfigFile),
@@ -120,7 +114,7 @@ absl::StatusOr<TrainerState> LoadCheckpoint(Trainer& trainer, const std::string&
   }
   SPINDLE_ASSIGN_OR_RETURN(auto weights, model::ReadTensorFile(formats::JoinPath(dir, kModelFile)));
   SPINDLE_RETURN_IF_ERROR(
-      model::LoadInto(formats::JoinPath(dir, kModelFile), weights, Params(trainer)));
+      trainer.optimizer().LoadWeights(formats::JoinPath(dir, kModelFile), weights));
   SPINDLE_ASSIGN_OR_RETURN(auto moments,
                            model::ReadTensorFile(formats::JoinPath(dir, kOptimizerFile)));
   SPINDLE_RETURN_IF_ERROR(

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/data/sampler.h"
 #include "common/status.h"
+#include "worker/model/hf_weights.h"
 #include "worker/sp/sp_attention.h"
 #include "worker/train/grad_reducer.h"
 
@@ -27,6 +28,11 @@ absl::Status CheckOptions(const TrainerOptions& o, const layout::MeshDims& mesh)
     return absl::InvalidArgumentError(absl::StrCat(
         "data.global_batch_seqs: ", o.global_batch_seqs, " is not a multiple of dp (", mesh.dp,
         ") × micro_batch_seqs (", o.micro_batch_seqs, "); use a multiple of ", per_step));
+  }
+  if (o.compute_dtype != at::kFloat && o.compute_dtype != at::kBFloat16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.precision: ", c10::toString(o.compute_dtype),
+                     " is not supported; use fp32 or bf16"));
   }
   if (!o.data) return absl::InvalidArgumentError("trainer: no data source");
   return absl::OkStatus();
@@ -60,22 +66,36 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
   SPINDLE_ASSIGN_OR_RETURN(t->attention_, sp::SpAttention::Create(seq_layout, attn));
   t->rope_ =
       model::MakeRope(t->attention_->local_positions(), o.model.head_dim(), o.model.rope_theta);
+  t->rope_.cos = t->rope_.cos.to(o.device);
+  t->rope_.sin = t->rope_.sin.to(o.device);
 
+  // Drawn in fp32 on the CPU (the same weights on every device), then moved;
+  // under bf16 the masters start from the rounded values, equal to the model's.
   t->model_ = model::LlamaForCausalLM(o.model);
   t->model_->InitWeights(o.init_seed);
+  t->model_->to(o.device, o.compute_dtype);
   std::vector<at::Tensor> tensors;
   for (auto& item : t->model_->named_parameters()) {
     t->params_.emplace_back(item.key(), item.value());
     tensors.push_back(item.value());
   }
+  SPINDLE_ASSIGN_OR_RETURN(t->reducer_,
+                           GradReducer::Create(tensors, std::move(grad_comm), o.bucket_bytes));
+  std::vector<at::Tensor> grads;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    grads.push_back(t->reducer_->grad(static_cast<int>(i)));
   SPINDLE_ASSIGN_OR_RETURN(
       t->optimizer_,
       ShardedAdamW::Create(t->params_, o.adamw, o.shard_optimizer ? groups.world : nullptr,
-                           o.bucket_bytes));
-  SPINDLE_ASSIGN_OR_RETURN(t->reducer_,
-                           GradReducer::Create(tensors, std::move(grad_comm), o.bucket_bytes));
+                           o.bucket_bytes, std::move(grads)));
   t->grad_accum_ = o.global_batch_seqs / (groups.mesh.dp * o.micro_batch_seqs);
   return t;
+}
+
+absl::Status Trainer::ImportHfWeights(const std::string& dir) {
+  SPINDLE_RETURN_IF_ERROR(model::ImportHfWeights(dir, model_));
+  optimizer_->SyncMasters();
+  return absl::OkStatus();
 }
 
 void Trainer::set_step(int64_t step) {
@@ -137,10 +157,11 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
   for (int64_t micro = 0; micro < grad_accum_; ++micro) {
     SPINDLE_ASSIGN_OR_RETURN(auto batch, MicroBatch(micro));
     lap(&stats.phases.data);
+    const at::Tensor ids = batch.first.to(o.device), labels = batch.second.to(o.device);
     if (micro + 1 == grad_accum_) reducer_->Arm();
-    at::Tensor logits = model_->forward(batch.first, rope_, attention_, o.checkpointing);
+    at::Tensor logits = model_->forward(ids, rope_, attention_, o.checkpointing);
     at::Tensor loss = torch::nn::functional::cross_entropy(
-                          logits.reshape({-1, logits.size(-1)}), batch.second.reshape({-1}),
+                          logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}),
                           torch::nn::functional::CrossEntropyFuncOptions()
                               .ignore_index(kIgnoreLabel)
                               .reduction(torch::kSum)) /
@@ -160,14 +181,19 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
 
   // Gradients are identical on every rank after the all-reduce, so the norm
   // and the clipping need no communication. Accumulated in fp64 in parameter
-  // order, the same on every layout.
+  // order, the same on every layout; one host sync for the whole norm.
   torch::NoGradGuard no_grad;
-  double sq = 0;
-  for (auto& [name, p] : params_) sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
-  stats.grad_norm = std::sqrt(sq);
+  at::Tensor sq = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(o.device));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    sq += reducer_->grad(static_cast<int>(i)).to(at::kDouble).pow(2).sum();
+  }
+  stats.grad_norm = std::sqrt(sq.item<double>());
   if (o.grad_clip > 0 && stats.grad_norm > o.grad_clip) {
     const double coef = o.grad_clip / (stats.grad_norm + 1e-6);
-    for (auto& [name, p] : params_) p.mutable_grad().mul_(coef);
+    for (size_t i = 0; i < params_.size(); ++i) {
+      at::Tensor g = reducer_->grad(static_cast<int>(i));
+      g.mul_(coef);
+    }
   }
   stats.lr = LearningRate(o.lr, step_);
   SPINDLE_RETURN_IF_ERROR(optimizer_->Step(stats.lr));
@@ -181,7 +207,9 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
 
 std::vector<std::pair<std::string, at::Tensor>> Trainer::NamedGradients() {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (auto& [name, p] : params_) out.emplace_back(name, p.grad().clone());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back(params_[i].first, reducer_->grad(static_cast<int>(i)).clone());
+  }
   return out;
 }
 

@@ -6,8 +6,13 @@
 // divided by the global number of target tokens of the step, so summing
 // gradients over all DP×SP ranks gives exactly the one-device gradient (no
 // scaling by the SP degree). Then: bucketed gradient all-reduce (started
-// during the last backward), global-norm clipping, AdamW with warmup + decay, its state sharded over
-// all ranks and the updated weights all-gathered.
+// during the last backward), global-norm clipping, AdamW with warmup + decay, its state sharded
+// over all ranks and the updated weights all-gathered.
+//
+// Precision: fp32 throughout, or bf16 mixed precision (the weights, the
+// activations and the attention in bf16; norms, softmaxes, the loss, the
+// gradients, their reduction and the optimizer with its fp32 master weights
+// in fp32).
 //
 // Deterministic: weights from a seed, data a pure function of the global
 // sequence index, fixed reduction orders; a run resumed from a checkpoint
@@ -29,8 +34,8 @@
 #include "common/layout/sequence_layout.h"
 #include "worker/model/llama.h"
 #include "worker/sp/process_groups.h"
-#include "worker/train/sharded_adamw.h"
 #include "worker/train/lr_schedule.h"
+#include "worker/train/sharded_adamw.h"
 
 namespace spindle::kernels {
 class ThreadPool;
@@ -61,6 +66,8 @@ struct TrainerOptions {
   int64_t bucket_bytes = 4 << 20;  // gradient all-reduce and parameter all-gather bucket size
   // Shard AdamW's state over all ranks (sharded_adamw.h); same result.
   bool shard_optimizer = true;
+  at::ScalarType compute_dtype = at::kFloat;  // kFloat or kBFloat16 (train.precision)
+  at::Device device = at::kCPU;               // where the model and its activations live
   SequenceSource data;
 };
 
@@ -102,6 +109,10 @@ class Trainer {
   const sp::SpAttention& attention() const { return *attention_; }
   const sp::ProcessGroups& groups() const { return groups_; }
   int64_t grad_accum() const { return grad_accum_; }
+  // Loads a Hugging Face model directory's weights (model.init.from: hf) into
+  // the model, converted to its type; a bf16 run's masters start from the
+  // converted values.
+  absl::Status ImportHfWeights(const std::string& dir);
   // The parameter gradients of the last step after reduction and clipping,
   // by name (tests compare them across layouts).
   std::vector<std::pair<std::string, at::Tensor>> NamedGradients();

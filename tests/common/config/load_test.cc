@@ -370,13 +370,13 @@ spec:
 
   EXPECT_EQ(ParseError(yaml, {"model.preset=medium"}),
             "--set model.preset=medium: model.preset: 'medium' is not one of tiny, small-100m, "
-            "llama3-8b");
+            "llama-1b, llama3-8b");
 }
 
 TEST(LoadTest, ModelFieldsAreRequiredWithoutAPreset) {
   EXPECT_THAT(ParseError(kMinimalYaml, {"model.hidden_size=0"}),
               HasSubstr("model.hidden_size: required: set it or use model.preset (tiny | "
-                        "small-100m | llama3-8b)"));
+                        "small-100m | llama-1b | llama3-8b)"));
 }
 
 TEST(LoadTest, ResumeTakesAutoNeverOrAPath) {

@@ -19,6 +19,14 @@ TEST(PresetsTest, ParameterCountsMatchTheHeader) {
   small.tie_word_embeddings = false;  // adds an lm_head the size of the embedding
   EXPECT_EQ(LlamaParameterCount(small), 100092672 + 24576000);
 
+  ModelSpec one_b;
+  ASSERT_TRUE(ApplyModelPreset("llama-1b", &one_b));
+  EXPECT_EQ(one_b.hidden_size / one_b.num_attention_heads, 64);
+  // TinyLlama-1.1B: 2 × 65,536,000 embedding and lm_head + 22 × 44,044,288
+  // per layer + 2048 final norm.
+  EXPECT_EQ(LlamaParameterCount(one_b), 1100048384);
+  EXPECT_EQ(LlamaParameterCount(one_b), 2 * int64_t{65536000} + 22 * int64_t{44044288} + 2048);
+
   ModelSpec llama;
   ASSERT_TRUE(ApplyModelPreset("llama3-8b", &llama));
   EXPECT_EQ(llama.num_key_value_heads, 8);
@@ -40,7 +48,8 @@ TEST(PresetsTest, UnknownPresetLeavesTheModelAlone) {
   EXPECT_FALSE(ApplyModelPreset("medium", &m));
   EXPECT_EQ(m.hidden_size, 7);
   EXPECT_EQ(m.preset, "");
-  EXPECT_EQ(ModelPresetNames(), (std::vector<std::string>{"tiny", "small-100m", "llama3-8b"}));
+  EXPECT_EQ(ModelPresetNames(),
+            (std::vector<std::string>{"tiny", "small-100m", "llama-1b", "llama3-8b"}));
 }
 
 }  // namespace

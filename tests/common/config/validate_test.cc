@@ -37,12 +37,12 @@ TEST(ValidateTest, DefaultJobSpecNamesEveryMissingField) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
             "metadata.name: required: a name such as my-job\n"
-            "model.hidden_size: required: set it or use model.preset (tiny | small-100m | llama3-8b)\n"
-            "model.intermediate_size: required: set it or use model.preset (tiny | small-100m | llama3-8b)\n"
-            "model.num_hidden_layers: required: set it or use model.preset (tiny | small-100m | llama3-8b)\n"
-            "model.num_attention_heads: required: set it or use model.preset (tiny | small-100m | llama3-8b)\n"
+            "model.hidden_size: required: set it or use model.preset (tiny | small-100m | llama-1b | llama3-8b)\n"
+            "model.intermediate_size: required: set it or use model.preset (tiny | small-100m | llama-1b | llama3-8b)\n"
+            "model.num_hidden_layers: required: set it or use model.preset (tiny | small-100m | llama-1b | llama3-8b)\n"
+            "model.num_attention_heads: required: set it or use model.preset (tiny | small-100m | llama-1b | llama3-8b)\n"
             "model.num_key_value_heads: must be >= 1, got 0\n"
-            "model.vocab_size: required: set it or use model.preset (tiny | small-100m | llama3-8b)\n"
+            "model.vocab_size: required: set it or use model.preset (tiny | small-100m | llama-1b | llama3-8b)\n"
             "data.seq_len: required: tokens per sequence, >= 2\n"
             "train.max_steps: set exactly one of train.max_steps or train.max_tokens");
 }

@@ -29,5 +29,14 @@ TEST(Flops, GqaShrinksOnlyTheKeyValueProjections) {
   EXPECT_EQ(diff, 32 * 2 * 4096 * (4096 - 1024));
 }
 
+TEST(Flops, KnownGpuPeaksByDriverName) {
+  EXPECT_EQ(KnownGpuPeak("NVIDIA H100 80GB HBM3").bf16, 989e12);
+  EXPECT_EQ(KnownGpuPeak("NVIDIA H200").bf16, 989e12);
+  EXPECT_EQ(KnownGpuPeak("NVIDIA H100 PCIe").bf16, 756e12);
+  EXPECT_EQ(KnownGpuPeak("NVIDIA H100 NVL").bf16, 835e12);
+  EXPECT_EQ(KnownGpuPeak("NVIDIA A100-SXM4-80GB").bf16, 312e12);
+  EXPECT_EQ(KnownGpuPeak("NVIDIA GeForce RTX 4090").bf16, 0);
+}
+
 }  // namespace
 }  // namespace spindle::layout
