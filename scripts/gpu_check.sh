@@ -43,7 +43,7 @@ fi
 ((${#prefixes[@]} == 0)) || extra+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPINDLE_CUDA=ON "${extra[@]}"
 cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test comm_cuda_memory_test \
-  sp_cuda_test spindle-gpu-bench
+  sp_cuda_test train_cuda_test spindle-gpu-bench
 ctest --test-dir "$build_dir" -L gpu --output-on-failure --no-tests=error
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-' | tr -cd '[:alnum:]-')

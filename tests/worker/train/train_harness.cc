@@ -33,10 +33,11 @@ TrainerOptions TinyOptions() {
 
 RunResult Train(const TrainerOptions& options, int dp, int ulysses, int ring, int steps,
                 const std::function<void(Trainer&)>& before,
-                const std::function<void(Trainer&, int rank)>& after_step) {
+                const std::function<void(Trainer&, int rank)>& after_step,
+                const comm::Memory& memory) {
   const int world = dp * ulysses * ring;
   const layout::MeshDims mesh = *layout::MakeMesh(world, dp, ulysses, ring);
-  auto fabric = comm::LocalFabric::Create(world);
+  auto fabric = comm::LocalFabric::Create(world, memory);
   RunResult result;
   std::mutex mu;
   spindle::testing::SpawnRanks(
@@ -65,9 +66,10 @@ RunResult Train(const TrainerOptions& options, int dp, int ulysses, int ring, in
         if (rank != 0) return;
         std::lock_guard<std::mutex> lock(mu);
         for (auto& item : (*trainer)->model()->named_parameters()) {
-          result.weights[item.key()] = item.value().detach().clone();
+          result.weights[item.key()] = item.value().detach().to(at::kCPU, /*non_blocking=*/false,
+                                                                /*copy=*/true);
         }
-        for (auto& [name, g] : (*trainer)->NamedGradients()) result.grads[name] = g;
+        for (auto& [name, g] : (*trainer)->NamedGradients()) result.grads[name] = g.to(at::kCPU);
       },
       {std::chrono::minutes(5)});
   return result;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/comm/memory.h"
 #include "common/layout/mesh.h"
 #include "worker/train/trainer.h"
 
@@ -18,8 +19,8 @@ namespace spindle::train::testing {
 struct RunResult {
   std::vector<double> losses;                 // per step, rank 0's view
   std::vector<double> grad_norms;             // per step
-  std::map<std::string, at::Tensor> weights;  // rank 0's final weights
-  std::map<std::string, at::Tensor> grads;    // rank 0's last reduced gradients
+  std::map<std::string, at::Tensor> weights;  // rank 0's final weights, on the CPU
+  std::map<std::string, at::Tensor> grads;    // rank 0's last reduced gradients, on the CPU
   std::vector<int64_t> attention_calls;       // rank 0's forward_calls() after each step
 };
 
@@ -29,10 +30,12 @@ TrainerOptions TinyOptions();
 
 // Runs `steps` steps on a dp × ulysses × ring mesh. `before` runs on every
 // rank after creation (e.g. to load a checkpoint); `after_step` after each
-// step on every rank.
+// step on every rank. `memory`: what the ranks' buffers are (device memory
+// when options.device is a GPU: virtual ranks sharing it).
 RunResult Train(const TrainerOptions& options, int dp, int ulysses, int ring, int steps,
                 const std::function<void(Trainer&)>& before = nullptr,
-                const std::function<void(Trainer&, int rank)>& after_step = nullptr);
+                const std::function<void(Trainer&, int rank)>& after_step = nullptr,
+                const comm::Memory& memory = comm::HostMemory());
 
 // The largest relative difference of a tensor: max over names of
 // ||a - b||₂ / ||a||₂ (||a - b||₂ when a is zero).
