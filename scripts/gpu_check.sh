@@ -12,8 +12,21 @@
 # Any CUDA libtorch can stand in for Debian's CPU one: by default the one in
 # python3's PyTorch (its share/cmake), or Torch_DIR=/path/to/share/cmake/Torch.
 # NCCL: the CUDA Toolkit's, NCCL_ROOT, or python3's nvidia-nccl wheel.
+#
+# Usage: scripts/gpu_check.sh [all|build|test|bench]   (default all)
+# The phases let a machine that limits each command's time run the check in
+# steps; the build folder carries over. With $OUT set (a folder that is
+# collected afterwards), the table and the test log are copied there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+phase=${1:-all}
+case $phase in
+  all | build | test | bench) ;;
+  *)
+    echo "usage: $0 [all|build|test|bench]" >&2
+    exit 2
+    ;;
+esac
 
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
   echo "gpu_check: no NVIDIA GPU visible (nvidia-smi -L failed); nothing to check" >&2
@@ -41,12 +54,23 @@ if [[ -z ${NCCL_ROOT:-} ]] && nccl=$(python3 -c 'import nvidia.nccl as n; print(
   echo "gpu_check: NCCL from python3's nvidia-nccl ($NCCL_ROOT)"
 fi
 ((${#prefixes[@]} == 0)) || extra+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPINDLE_CUDA=ON "${extra[@]}"
-cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test comm_cuda_memory_test \
-  sp_cuda_test train_cuda_test spindle-gpu-bench
-ctest --test-dir "$build_dir" -L gpu --output-on-failure --no-tests=error
-
-gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-' | tr -cd '[:alnum:]-')
-mkdir -p docs/perf
-"$build_dir/bin/spindle-gpu-bench" --markdown "docs/perf/gpu-${gpu}.md"
-echo "gpu_check: table written to docs/perf/gpu-${gpu}.md"
+if [[ $phase == all || $phase == build ]]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPINDLE_CUDA=ON "${extra[@]}"
+  cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test comm_cuda_memory_test \
+    sp_cuda_test train_cuda_test spindle-gpu-bench
+fi
+if [[ $phase == all || $phase == test ]]; then
+  log=$build_dir/gpu-tests.log
+  status=0
+  ctest --test-dir "$build_dir" -L gpu --output-on-failure --no-tests=error 2>&1 | tee "$log" ||
+    status=$?
+  [[ -z ${OUT:-} ]] || cp "$log" "$OUT/"
+  ((status == 0)) || exit "$status"
+fi
+if [[ $phase == all || $phase == bench ]]; then
+  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-' | tr -cd '[:alnum:]-')
+  mkdir -p docs/perf
+  "$build_dir/bin/spindle-gpu-bench" --markdown "docs/perf/gpu-${gpu}.md"
+  echo "gpu_check: table written to docs/perf/gpu-${gpu}.md"
+  [[ -z ${OUT:-} ]] || cp "docs/perf/gpu-${gpu}.md" "$OUT/"
+fi
