@@ -17,6 +17,7 @@ namespace spindle::train {
 namespace {
 
 using testing::MaxRelDiff;
+using testing::Mesh;
 using testing::RunResult;
 using testing::TinyOptions;
 using testing::Train;
@@ -27,18 +28,12 @@ TrainerOptions Bf16Options() {
   return o;
 }
 
-struct Mesh {
-  int dp, ulysses, ring;
-  layout::LayoutKind layout;
-};
-
 TEST(MixedPrecision, FirstStepMatchesFp32WithinBf16Rounding) {
   const RunResult fp32 = Train(TinyOptions(), 1, 1, 1, 1);
   for (const Mesh& m :
        {Mesh{1, 1, 1, layout::LayoutKind::kContiguous}, Mesh{1, 2, 2, layout::LayoutKind::kZigzag},
         Mesh{2, 1, 2, layout::LayoutKind::kStriped}}) {
-    SCOPED_TRACE(::testing::Message() << "dp " << m.dp << " ulysses " << m.ulysses << " ring "
-                                      << m.ring << " " << layout::LayoutName(m.layout));
+    SCOPED_TRACE(testing::MeshName(m));
     TrainerOptions options = Bf16Options();
     options.layout = m.layout;
     const RunResult bf16 = Train(options, m.dp, m.ulysses, m.ring, 1);

@@ -12,6 +12,7 @@ namespace spindle::train {
 namespace {
 
 using testing::MaxRelDiff;
+using testing::Mesh;
 using testing::RunResult;
 using testing::TinyOptions;
 using testing::Train;
@@ -23,11 +24,6 @@ TrainerOptions D64Options() {
   return o;
 }
 
-struct Mesh {
-  int dp, ulysses, ring;
-  layout::LayoutKind layout;
-};
-
 TEST(TrainCuda, Bf16StepsMatchTheFp32CpuRun) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   constexpr int kSteps = 3;
@@ -35,8 +31,7 @@ TEST(TrainCuda, Bf16StepsMatchTheFp32CpuRun) {
   for (const Mesh& m :
        {Mesh{1, 1, 1, layout::LayoutKind::kContiguous}, Mesh{1, 2, 2, layout::LayoutKind::kZigzag},
         Mesh{2, 1, 2, layout::LayoutKind::kStriped}}) {
-    SCOPED_TRACE(::testing::Message() << "dp " << m.dp << " ulysses " << m.ulysses << " ring "
-                                      << m.ring << " " << layout::LayoutName(m.layout));
+    SCOPED_TRACE(testing::MeshName(m));
     TrainerOptions options = D64Options();
     options.compute_dtype = at::kBFloat16;
     options.device = at::Device(at::kCUDA, 0);

@@ -11,6 +11,12 @@
 #include "tests/testing/spawn_ranks.h"
 
 namespace spindle::train::testing {
+
+std::string MeshName(const Mesh& m) {
+  return "DP" + std::to_string(m.dp) + "U" + std::to_string(m.ulysses) + "R" +
+         std::to_string(m.ring) + "_" + layout::LayoutName(m.layout);
+}
+
 TrainerOptions TinyOptions() {
   TrainerOptions o;
   o.model.hidden_size = 64;

@@ -12,6 +12,7 @@
 
 #include "common/comm/memory.h"
 #include "common/layout/mesh.h"
+#include "common/layout/sequence_layout.h"
 #include "worker/train/trainer.h"
 
 namespace spindle::train::testing {
@@ -23,6 +24,13 @@ struct RunResult {
   std::map<std::string, at::Tensor> grads;    // rank 0's last reduced gradients, on the CPU
   std::vector<int64_t> attention_calls;       // rank 0's forward_calls() after each step
 };
+
+// A data × Ulysses × ring mesh and the layout that shards its sequences.
+struct Mesh {
+  int dp, ulysses, ring;
+  layout::LayoutKind layout;
+};
+std::string MeshName(const Mesh& m);  // "DP2U1R2_zigzag"
 
 // Tiny Llama (2 layers, hidden 64, 4 heads, 2 KV heads, vocab 256), S 256,
 // global batch 2, micro batch 1, the synthetic copy task (common/data).

@@ -10,17 +10,13 @@ namespace spindle::train {
 namespace {
 
 using testing::MaxRelDiff;
+using testing::Mesh;
 using testing::RunResult;
 using testing::TinyOptions;
 using testing::Train;
 
 constexpr int kSteps = 20;
 constexpr double kTolerance = 1e-5;
-
-struct Mesh {
-  int dp, ulysses, ring;
-  layout::LayoutKind layout;
-};
 
 void ExpectSameRun(const RunResult& ref, const RunResult& run) {
   ASSERT_EQ(ref.losses.size(), run.losses.size());
@@ -54,9 +50,7 @@ INSTANTIATE_TEST_SUITE_P(Layouts, TrainerEquivalence,
                                            Mesh{2, 1, 2, layout::LayoutKind::kZigzag},
                                            Mesh{2, 2, 1, layout::LayoutKind::kStriped}),
                          [](const ::testing::TestParamInfo<Mesh>& info) {
-                           const Mesh& m = info.param;
-                           return "DP" + std::to_string(m.dp) + "U" + std::to_string(m.ulysses) +
-                                  "R" + std::to_string(m.ring) + "_" + layout::LayoutName(m.layout);
+                           return testing::MeshName(info.param);
                          });
 
 TEST(Trainer, NonDivisibleSequenceLengthTrainsIdentically) {
