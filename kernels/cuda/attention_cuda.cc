@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cuda/merge_kernel.h"
+#include "kernels/cuda/launch_status.h"
 
 namespace spindle::kernels::cuda {
 namespace {
@@ -100,17 +100,13 @@ void FillInputs(const CudaAttentionProblem& p, FlashInputs& a) {
   a.v_str = StridesOf(p.v);
 }
 
-absl::Status LaunchStatus(int err, const char* what) {
-  if (err == 0) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " launch: ", ErrorString(err)));
-}
-
 }  // namespace
 
 absl::Status AttentionForward(const CudaAttentionProblem& p, const CudaForwardOut& out,
                               void* stream) {
   if (auto s = CheckProblem(p); !s.ok()) return s;
-  if (out.o.data == nullptr || out.lse.data == nullptr) return Invalid("o and lse must be non-null");
+  if (out.o.data == nullptr || out.lse.data == nullptr)
+    return Invalid("o and lse must be non-null");
   if (!Aligned(out.o.data, 4) || out.o.row_stride % 2 != 0 || out.o.batch_stride % 2 != 0 ||
       out.o.head_stride % 2 != 0) {
     return Invalid("o must be 4-byte aligned with even strides");

@@ -2,14 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/cuda/copy_kernels.h"
-#include "kernels/cuda/merge_kernel.h"
+#include "kernels/cuda/launch_status.h"
 
 namespace spindle::kernels::cuda {
 namespace {
 
 absl::Status CheckShape(const UlyssesShape& u) {
-  if (u.b < 0 || u.s < 0 || u.h < 1 || u.d < 1 || u.P < 1 || u.h % u.P != 0 ||
-      u.elem_bytes < 1) {
+  if (u.b < 0 || u.s < 0 || u.h < 1 || u.d < 1 || u.P < 1 || u.h % u.P != 0 || u.elem_bytes < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("ulysses copy: need b, s >= 0, h, d, P >= 1 and P dividing h; got b=", u.b,
                      " s=", u.s, " h=", u.h, " d=", u.d, " P=", u.P));
@@ -22,17 +21,15 @@ template <typename View>
 absl::Status CheckView(const View& v, int64_t d, const char* name) {
   if (v.data == nullptr) return absl::InvalidArgumentError(absl::StrCat(name, " is null"));
   if (v.batch_stride < 0 || v.row_stride < 0 || v.head_stride != d) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": strides must be non-negative with heads contiguous (head stride ", v.head_stride,
-        " != d ", d, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": strides must be non-negative with heads contiguous (head stride ",
+                     v.head_stride, " != d ", d, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status Run(const Copy3dArgs& a, void* stream) {
-  const int err = LaunchCopy3d(a, stream);
-  if (err == 0) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("ulysses copy launch: ", ErrorString(err)));
+  return LaunchStatus(LaunchCopy3d(a, stream), "ulysses copy");
 }
 
 // Segment layout shared by the four Ulysses copies: segment j is a contiguous
@@ -53,9 +50,12 @@ absl::Status UlyssesPackHeads(const UlyssesShape& u, BshdView<const void> in, vo
   if (auto s = CheckView(in, u.d, "in"); !s.ok()) return s;
   const Segments seg = SegmentsOf(u);
   const int64_t e = u.elem_bytes;
-  Copy3dArgs a{in.data, send, {u.P, u.b, u.s},
+  Copy3dArgs a{in.data,
+               send,
+               {u.P, u.b, u.s},
                {u.h / u.P * in.head_stride * e, in.batch_stride * e, in.row_stride * e},
-               {seg.segment, seg.batch, seg.row}, seg.run_bytes};
+               {seg.segment, seg.batch, seg.row},
+               seg.run_bytes};
   return Run(a, stream);
 }
 
@@ -65,7 +65,10 @@ absl::Status UlyssesUnpackTokens(const UlyssesShape& u, const void* recv, BshdVi
   if (auto s = CheckView(out, u.d, "out"); !s.ok()) return s;
   const Segments seg = SegmentsOf(u);
   const int64_t e = u.elem_bytes;
-  Copy3dArgs a{recv, out.data, {u.P, u.b, u.s}, {seg.segment, seg.batch, seg.row},
+  Copy3dArgs a{recv,
+               out.data,
+               {u.P, u.b, u.s},
+               {seg.segment, seg.batch, seg.row},
                {u.s * out.row_stride * e, out.batch_stride * e, out.row_stride * e},
                seg.run_bytes};
   return Run(a, stream);
@@ -77,9 +80,12 @@ absl::Status UlyssesPackTokens(const UlyssesShape& u, BshdView<const void> in, v
   if (auto s = CheckView(in, u.d, "in"); !s.ok()) return s;
   const Segments seg = SegmentsOf(u);
   const int64_t e = u.elem_bytes;
-  Copy3dArgs a{in.data, send, {u.P, u.b, u.s},
+  Copy3dArgs a{in.data,
+               send,
+               {u.P, u.b, u.s},
                {u.s * in.row_stride * e, in.batch_stride * e, in.row_stride * e},
-               {seg.segment, seg.batch, seg.row}, seg.run_bytes};
+               {seg.segment, seg.batch, seg.row},
+               seg.run_bytes};
   return Run(a, stream);
 }
 
@@ -89,7 +95,10 @@ absl::Status UlyssesUnpackHeads(const UlyssesShape& u, const void* recv, BshdVie
   if (auto s = CheckView(out, u.d, "out"); !s.ok()) return s;
   const Segments seg = SegmentsOf(u);
   const int64_t e = u.elem_bytes;
-  Copy3dArgs a{recv, out.data, {u.P, u.b, u.s}, {seg.segment, seg.batch, seg.row},
+  Copy3dArgs a{recv,
+               out.data,
+               {u.P, u.b, u.s},
+               {seg.segment, seg.batch, seg.row},
                {u.h / u.P * out.head_stride * e, out.batch_stride * e, out.row_stride * e},
                seg.run_bytes};
   return Run(a, stream);
@@ -98,19 +107,25 @@ absl::Status UlyssesUnpackHeads(const UlyssesShape& u, const void* recv, BshdVie
 absl::Status GatherRows(const GatherShape& g, BshdView<const void> in, const int64_t* index,
                         BshdView<void> out, void* stream) {
   if (g.b < 0 || g.rows < 0 || g.h < 1 || g.d < 1 || g.elem_bytes < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("gather rows: bad shape b=", g.b, " rows=",
-                                                   g.rows, " h=", g.h, " d=", g.d));
+    return absl::InvalidArgumentError(
+        absl::StrCat("gather rows: bad shape b=", g.b, " rows=", g.rows, " h=", g.h, " d=", g.d));
   }
   if (auto s = CheckView(in, g.d, "gather rows in"); !s.ok()) return s;
   if (auto s = CheckView(out, g.d, "gather rows out"); !s.ok()) return s;
-  if (index == nullptr && g.rows > 0) return absl::InvalidArgumentError("gather rows: index is null");
+  if (index == nullptr && g.rows > 0)
+    return absl::InvalidArgumentError("gather rows: index is null");
   const int64_t e = g.elem_bytes;
-  GatherRowsArgs a{in.data, out.data, index, g.b, g.rows,
-                   in.batch_stride * e, in.row_stride * e,
-                   out.batch_stride * e, out.row_stride * e, g.h * g.d * e};
-  const int err = LaunchGatherRows(a, stream);
-  if (err == 0) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("gather rows launch: ", ErrorString(err)));
+  GatherRowsArgs a{in.data,
+                   out.data,
+                   index,
+                   g.b,
+                   g.rows,
+                   in.batch_stride * e,
+                   in.row_stride * e,
+                   out.batch_stride * e,
+                   out.row_stride * e,
+                   g.h * g.d * e};
+  return LaunchStatus(LaunchGatherRows(a, stream), "gather rows");
 }
 
 }  // namespace spindle::kernels::cuda

@@ -1,6 +1,6 @@
 #include "kernels/cuda/merge.h"
 
-#include "absl/strings/str_cat.h"
+#include "kernels/cuda/launch_status.h"
 #include "kernels/cuda/merge_kernel.h"
 
 namespace spindle::kernels::cuda {
@@ -27,9 +27,7 @@ absl::Status MergeAttention(const MergeProblem& m, void* stream) {
               m.s,
               m.h,
               m.d};
-  const int err = LaunchMergeRows(a, stream);
-  if (err != 0) return absl::InternalError(absl::StrCat("merge kernel launch: ", ErrorString(err)));
-  return absl::OkStatus();
+  return LaunchStatus(LaunchMergeRows(a, stream), "merge kernel");
 }
 
 }  // namespace spindle::kernels::cuda

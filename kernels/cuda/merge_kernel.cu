@@ -49,6 +49,5 @@ int LaunchMergeRows(const MergeArgs& args, void* stream) {
   return static_cast<int>(cudaGetLastError());
 }
 
-const char* ErrorString(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
 
 }  // namespace spindle::kernels::cuda

@@ -20,6 +20,5 @@ struct MergeArgs {
 
 // Returns a cudaError_t as int (0 = success).
 int LaunchMergeRows(const MergeArgs& args, void* stream);
-const char* ErrorString(int code);
 
 }  // namespace spindle::kernels::cuda
