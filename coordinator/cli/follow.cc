@@ -84,7 +84,12 @@ int FollowJob(Client& client, const FollowOptions& options, const Options& cli, 
     }
     io.out << follower.EndLine() << std::flush;
     absl::Time now = absl::Now();
-    if (now >= options.deadline) {
+    // The stream carries --timeout's deadline: gRPC may end it as
+    // DEADLINE_EXCEEDED a moment before this clock reaches it.
+    const bool timed_out =
+        now >= options.deadline || (options.deadline != absl::InfiniteFuture() &&
+                                    s.code() == absl::StatusCode::kDeadlineExceeded);
+    if (timed_out) {
       io.err << "spindle: job " << options.job_id << " is still " << StateName(follower.state())
              << " after --timeout " << absl::FormatDuration(absl::Milliseconds(cli.timeout.count()))
              << "; the job itself is not affected (spindle cancel " << options.job_id
