@@ -28,10 +28,6 @@ absl::Status CheckView(const View& v, int64_t d, const char* name) {
   return absl::OkStatus();
 }
 
-absl::Status Run(const Copy3dArgs& a, void* stream) {
-  return LaunchStatus(LaunchCopy3d(a, stream), "ulysses copy");
-}
-
 // Segment layout shared by the four Ulysses copies: segment j is a contiguous
 // (b, s, h/P, d) block; its (batch, row) byte strides.
 struct Segments {
@@ -42,66 +38,58 @@ Segments SegmentsOf(const UlyssesShape& u) {
   return {run, run, u.s * run, u.b * u.s * run};
 }
 
+// Segment j of the tensor starts segment_stride elements after segment j-1:
+// h/P heads for the head exchanges, s rows for the token exchanges.
+absl::Status Pack(const UlyssesShape& u, BshdView<const void> in, int64_t segment_stride,
+                  void* send, void* stream) {
+  if (auto s = CheckShape(u); !s.ok()) return s;
+  if (auto s = CheckView(in, u.d, "in"); !s.ok()) return s;
+  const Segments seg = SegmentsOf(u);
+  const int64_t e = u.elem_bytes;
+  Copy3dArgs a{in.data,
+               send,
+               {u.P, u.b, u.s},
+               {segment_stride * e, in.batch_stride * e, in.row_stride * e},
+               {seg.segment, seg.batch, seg.row},
+               seg.run_bytes};
+  return LaunchStatus(LaunchCopy3d(a, stream), "ulysses copy");
+}
+
+absl::Status Unpack(const UlyssesShape& u, const void* recv, BshdView<void> out,
+                    int64_t segment_stride, void* stream) {
+  if (auto s = CheckShape(u); !s.ok()) return s;
+  if (auto s = CheckView(out, u.d, "out"); !s.ok()) return s;
+  const Segments seg = SegmentsOf(u);
+  const int64_t e = u.elem_bytes;
+  Copy3dArgs a{recv,
+               out.data,
+               {u.P, u.b, u.s},
+               {seg.segment, seg.batch, seg.row},
+               {segment_stride * e, out.batch_stride * e, out.row_stride * e},
+               seg.run_bytes};
+  return LaunchStatus(LaunchCopy3d(a, stream), "ulysses copy");
+}
+
 }  // namespace
 
 absl::Status UlyssesPackHeads(const UlyssesShape& u, BshdView<const void> in, void* send,
                               void* stream) {
-  if (auto s = CheckShape(u); !s.ok()) return s;
-  if (auto s = CheckView(in, u.d, "in"); !s.ok()) return s;
-  const Segments seg = SegmentsOf(u);
-  const int64_t e = u.elem_bytes;
-  Copy3dArgs a{in.data,
-               send,
-               {u.P, u.b, u.s},
-               {u.h / u.P * in.head_stride * e, in.batch_stride * e, in.row_stride * e},
-               {seg.segment, seg.batch, seg.row},
-               seg.run_bytes};
-  return Run(a, stream);
+  return Pack(u, in, u.h / u.P * in.head_stride, send, stream);
 }
 
 absl::Status UlyssesUnpackTokens(const UlyssesShape& u, const void* recv, BshdView<void> out,
                                  void* stream) {
-  if (auto s = CheckShape(u); !s.ok()) return s;
-  if (auto s = CheckView(out, u.d, "out"); !s.ok()) return s;
-  const Segments seg = SegmentsOf(u);
-  const int64_t e = u.elem_bytes;
-  Copy3dArgs a{recv,
-               out.data,
-               {u.P, u.b, u.s},
-               {seg.segment, seg.batch, seg.row},
-               {u.s * out.row_stride * e, out.batch_stride * e, out.row_stride * e},
-               seg.run_bytes};
-  return Run(a, stream);
+  return Unpack(u, recv, out, u.s * out.row_stride, stream);
 }
 
 absl::Status UlyssesPackTokens(const UlyssesShape& u, BshdView<const void> in, void* send,
                                void* stream) {
-  if (auto s = CheckShape(u); !s.ok()) return s;
-  if (auto s = CheckView(in, u.d, "in"); !s.ok()) return s;
-  const Segments seg = SegmentsOf(u);
-  const int64_t e = u.elem_bytes;
-  Copy3dArgs a{in.data,
-               send,
-               {u.P, u.b, u.s},
-               {u.s * in.row_stride * e, in.batch_stride * e, in.row_stride * e},
-               {seg.segment, seg.batch, seg.row},
-               seg.run_bytes};
-  return Run(a, stream);
+  return Pack(u, in, u.s * in.row_stride, send, stream);
 }
 
 absl::Status UlyssesUnpackHeads(const UlyssesShape& u, const void* recv, BshdView<void> out,
                                 void* stream) {
-  if (auto s = CheckShape(u); !s.ok()) return s;
-  if (auto s = CheckView(out, u.d, "out"); !s.ok()) return s;
-  const Segments seg = SegmentsOf(u);
-  const int64_t e = u.elem_bytes;
-  Copy3dArgs a{recv,
-               out.data,
-               {u.P, u.b, u.s},
-               {seg.segment, seg.batch, seg.row},
-               {u.h / u.P * out.head_stride * e, out.batch_stride * e, out.row_stride * e},
-               seg.run_bytes};
-  return Run(a, stream);
+  return Unpack(u, recv, out, u.h / u.P * out.head_stride, stream);
 }
 
 absl::Status GatherRows(const GatherShape& g, BshdView<const void> in, const int64_t* index,

@@ -135,16 +135,7 @@ void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at
   CheckLse(lse_blk, "lse_blk");
   TORCH_CHECK(o.sizes() == o_blk.sizes() && lse.sizes() == lse_blk.sizes(),
               "merged results must have equal shapes");
-  kernels::MergeProblem m;
-  m.o = Bshd<float>(o32);
-  m.lse = Bhs<float>(lse);
-  m.o_blk = Bshd<const float>(o_blk32);
-  m.lse_blk = Bhs<const float>(lse_blk);
-  m.b = o.size(0);
-  m.s = o.size(1);
-  m.h = o.size(2);
-  m.d = o.size(3);
-  TORCH_CHECK_OK_STATUS(kernels::MergeAttention(m, pool));
+  TORCH_CHECK_OK_STATUS(kernels::MergeAttention(MergeProblemOf(o32, lse, o_blk32, lse_blk), pool));
   WriteBack(o, o32);
 }
 

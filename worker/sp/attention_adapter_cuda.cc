@@ -128,16 +128,7 @@ void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at
   CheckBshd(blk, o, "o_blk", at::kFloat);
   TORCH_CHECK(o.sizes() == blk.sizes() && lse.sizes() == lse_blk.sizes(),
               "merged results must have equal shapes");
-  kernels::MergeProblem m;
-  m.o = Bshd<float>(o);
-  m.lse = Bhs<float>(lse);
-  m.o_blk = Bshd<const float>(blk);
-  m.lse_blk = Bhs<const float>(lse_blk);
-  m.b = o.size(0);
-  m.s = o.size(1);
-  m.h = o.size(2);
-  m.d = o.size(3);
-  TORCH_CHECK_OK_STATUS(kc::MergeAttention(m, CurrentStream(o)));
+  TORCH_CHECK_OK_STATUS(kc::MergeAttention(MergeProblemOf(o, lse, blk, lse_blk), CurrentStream(o)));
 }
 
 }  // namespace spindle::sp::cuda

@@ -55,4 +55,20 @@ void FillBlockShape(const at::Tensor& q, const at::Tensor& k, const BlockMask& m
   p.valid_len = mask.valid_len;
 }
 
+// The merge kernels' arguments from fp32 tensors whose shapes the caller
+// checked: o, o_blk (b, s, h, d); lse, lse_blk (b, h, s).
+inline kernels::MergeProblem MergeProblemOf(const at::Tensor& o, const at::Tensor& lse,
+                                            const at::Tensor& o_blk, const at::Tensor& lse_blk) {
+  kernels::MergeProblem m;
+  m.o = Bshd<float>(o);
+  m.lse = Bhs<float>(lse);
+  m.o_blk = Bshd<const float>(o_blk);
+  m.lse_blk = Bhs<const float>(lse_blk);
+  m.b = o.size(0);
+  m.s = o.size(1);
+  m.h = o.size(2);
+  m.d = o.size(3);
+  return m;
+}
+
 }  // namespace spindle::sp
