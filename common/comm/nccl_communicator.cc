@@ -41,6 +41,16 @@ ncclRedOp_t NcclOp(ReduceOp op) {
   return ncclSum;
 }
 
+// Pageable or pinned host memory, which NCCL cannot read or write.
+bool IsHostPointer(const void* p) {
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    (void)cudaGetLastError();  // so the next CUDA call does not report this one
+    return true;
+  }
+  return a.type == cudaMemoryTypeUnregistered || a.type == cudaMemoryTypeHost;
+}
+
 // Polls NCCL's asynchronous state of `comm` until no operation is being
 // enqueued (non-blocking communicators return ncclInProgress from calls).
 absl::Status AwaitEnqueued(ncclComm_t comm, Clock::time_point deadline, const std::string& what) {
@@ -96,6 +106,8 @@ class NcclCommunicator final : public Communicator {
       ncclCommDestroy(comm_);
     }
     cudaFree(barrier_buf_);
+    cudaFree(device_stage_);
+    cudaFreeHost(host_stage_);
     cudaEventDestroy(produced_);
     cudaStreamDestroy(stream_);
   }
@@ -186,8 +198,9 @@ class NcclCommunicator final : public Communicator {
     c.bytes_sent += bytes;
     c.bytes_received += bytes;
     c.messages_sent += 2 * (size_ - 1);
-    return Collective(Op::kAllReduce, [&] {
-      return ncclAllReduce(data, data, count, NcclType(dtype), NcclOp(op), comm_, stream_);
+    const int64_t buffer = count * DTypeSize(dtype);
+    return Staged(Op::kAllReduce, data, buffer, data, buffer, 0, [&](const void* in, void* out) {
+      return ncclAllReduce(in, out, count, NcclType(dtype), NcclOp(op), comm_, stream_);
     });
   }
 
@@ -196,9 +209,12 @@ class NcclCommunicator final : public Communicator {
     c.bytes_sent += bytes * (size_ - 1);
     c.bytes_received += bytes * (size_ - 1);
     c.messages_sent += size_ - 1;
-    return Collective(Op::kAllGather, [&] {
-      return ncclAllGather(send, recv, bytes, ncclInt8, comm_, stream_);
-    });
+    // Staged, the send segment sits at its place in the output (NCCL's
+    // in-place all-gather).
+    return Staged(Op::kAllGather, send, bytes, recv, bytes * size_, bytes * rank_,
+                  [&](const void* in, void* out) {
+                    return ncclAllGather(in, out, bytes, ncclInt8, comm_, stream_);
+                  });
   }
 
   absl::Status Broadcast(void* data, int64_t bytes, int root) override {
@@ -209,8 +225,8 @@ class NcclCommunicator final : public Communicator {
     } else {
       c.bytes_received += bytes;
     }
-    return Collective(Op::kBroadcast, [&] {
-      return ncclBroadcast(data, data, bytes, ncclInt8, root, comm_, stream_);
+    return Staged(Op::kBroadcast, data, bytes, data, bytes, 0, [&](const void* in, void* out) {
+      return ncclBroadcast(in, out, bytes, ncclInt8, root, comm_, stream_);
     });
   }
 
@@ -230,6 +246,7 @@ class NcclCommunicator final : public Communicator {
   // aborted.
   absl::Status AwaitEvent(cudaEvent_t done, Clock::time_point deadline, Op op,
                           const std::vector<int>& peers) {
+    cudaSetDevice(nccl_.device);
     const auto start = Clock::now();
     absl::Status s;
     for (;;) {
@@ -277,6 +294,9 @@ class NcclCommunicator final : public Communicator {
   // `issue` (which enqueues NCCL calls) and waits until NCCL took them.
   template <typename Issue>
   absl::Status Enqueue(Op op, Issue issue) {
+    // The caller may be any thread (the gradient reducer has its own); events
+    // and streams belong to this communicator's device.
+    cudaSetDevice(nccl_.device);
     ++sequence_;
     cudaEventRecord(produced_, ComputeStream());
     cudaStreamWaitEvent(stream_, produced_, 0);
@@ -306,6 +326,60 @@ class NcclCommunicator final : public Communicator {
     return AwaitEvent(done, Clock::now() + options_.timeout, op, {});
   }
 
+  // NCCL reads and writes device memory only. Host buffers (the loss, a
+  // checkpoint flag: a few bytes per step) pass through pinned and device
+  // staging: `in` is copied to offset `in_offset` of the staged output, where
+  // the in-place collectives read it. Both buffers are host or both device.
+  template <typename Issue>
+  absl::Status Staged(Op op, const void* in, int64_t in_bytes, void* out, int64_t out_bytes,
+                      int64_t in_offset, Issue issue) {
+    const bool host_in = IsHostPointer(in), host_out = IsHostPointer(out);
+    if (!host_in && !host_out) return Collective(op, [&] { return issue(in, out); });
+    if (host_in != host_out) {
+      ++counters_[op].calls;
+      return absl::InvalidArgumentError(absl::StrCat(
+          OpName(op), " in group '", options_.group,
+          "': one buffer is in host memory and the other on the device; pass both in one"));
+    }
+    if (auto s = Reserve(out_bytes); !s.ok()) return s;
+    std::memcpy(host_stage_ + in_offset, in, in_bytes);
+    char* device_in = device_stage_ + in_offset;
+    if (auto s = Collective(op,
+                            [&] {
+                              cudaMemcpyAsync(device_in, host_stage_ + in_offset, in_bytes,
+                                              cudaMemcpyHostToDevice, stream_);
+                              return issue(device_in, device_stage_);
+                            });
+        !s.ok()) {
+      return s;
+    }
+    // The collective is complete; the copy back is awaited the same way, so
+    // even a stream still busy with a send/recv batch cannot block the host.
+    cudaMemcpyAsync(host_stage_, device_stage_, out_bytes, cudaMemcpyDeviceToHost, stream_);
+    cudaEvent_t copied;
+    cudaEventCreateWithFlags(&copied, cudaEventDisableTiming);
+    cudaEventRecord(copied, stream_);
+    if (auto s = AwaitEvent(copied, Clock::now() + options_.timeout, op, {}); !s.ok()) return s;
+    std::memcpy(out, host_stage_, out_bytes);
+    return absl::OkStatus();
+  }
+
+  absl::Status Reserve(int64_t bytes) {
+    if (bytes <= stage_bytes_) return absl::OkStatus();
+    cudaFree(device_stage_);
+    cudaFreeHost(host_stage_);
+    device_stage_ = host_stage_ = nullptr;
+    stage_bytes_ = 0;
+    if (cudaError_t e = cudaMalloc(&device_stage_, bytes); e != cudaSuccess) {
+      return CudaError(e, "nccl: device staging of host buffers");
+    }
+    if (cudaError_t e = cudaMallocHost(&host_stage_, bytes); e != cudaSuccess) {
+      return CudaError(e, "nccl: pinned staging of host buffers");
+    }
+    stage_bytes_ = bytes;
+    return absl::OkStatus();
+  }
+
   void Break(const absl::Status& s) {
     if (!broken_.ok()) return;
     broken_ = s;
@@ -316,6 +390,9 @@ class NcclCommunicator final : public Communicator {
   cudaStream_t stream_;
   cudaEvent_t produced_ = nullptr;
   void* barrier_buf_ = nullptr;
+  char* device_stage_ = nullptr;  // host buffers' staging (Staged), stage_bytes_ each
+  char* host_stage_ = nullptr;    // pinned
+  int64_t stage_bytes_ = 0;
   int rank_, size_;
   CommOptions options_;
   NcclOptions nccl_;

@@ -8,6 +8,9 @@
 // both directions. StartSendRecv therefore returns at once and a ring step's
 // transfer overlaps the block computed meanwhile.
 //
+// Buffers: device memory, or host memory for small control values (a loss,
+// a flag), which go through a pinned and a device staging buffer.
+//
 // No hangs: the communicator is non-blocking (NCCL's config.blocking = 0).
 // Every wait polls the completion event and NCCL's asynchronous error until
 // the options' timeout; past it the communicator is aborted (ncclCommAbort

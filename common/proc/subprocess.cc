@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <thread>
@@ -57,8 +58,17 @@ absl::StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // An entry of options.env replaces ours of the same name (getenv would
+  // return the first of two).
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
   std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const bool replaced =
+        std::any_of(options.env.begin(), options.env.end(),
+                    [&](const std::string& o) { return name_of(o) == name_of(entry); });
+    if (!replaced) env_store.push_back(entry);
+  }
   env_store.insert(env_store.end(), options.env.begin(), options.env.end());
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());

@@ -21,7 +21,7 @@ struct SpawnOptions {
   std::string stdout_path;        // file receiving stdout; empty: inherit
   std::string stderr_path;        // file receiving stderr; empty: inherit
   bool stderr_to_stdout = false;  // stderr joins stdout (stderr_path ignored)
-  std::vector<std::string> env;   // extra "NAME=value" entries on top of ours
+  std::vector<std::string> env;   // "NAME=value" entries added to ours, replacing same names
   std::string cwd;                // working directory; empty: ours
 };
 

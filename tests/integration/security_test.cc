@@ -186,7 +186,7 @@ class SecurityTest : public ::testing::Test {
 
 TEST_F(SecurityTest, EveryMethodRefusesCallsWithoutTheRightToken) {
   const int worker_port = WorkerPort();
-  for (const std::string token : {std::string(), std::string("wrong-token")}) {
+  for (const std::string& token : {std::string(), std::string("wrong-token")}) {
     SCOPED_TRACE(token.empty() ? "no token" : "wrong token");
     const auto codes = CallEverything(cluster_.port(), worker_port, ClientSecurity(pki_.ca, token));
     EXPECT_EQ(static_cast<int>(codes.size()), MethodCount()) << "a method is not covered";

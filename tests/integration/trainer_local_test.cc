@@ -1,7 +1,8 @@
 // spindle-trainer as users run it: the launcher starts real rank processes
 // over Gloo; U2×R2 matches one process step for step; a rerun resumes from
 // the last checkpoint and continues the same trajectory; the exported
-// weights load in spindle-eval; bad data fails before any rank starts.
+// weights load in spindle-eval; bad data, or a cuda job with no GPU to run
+// on, fails before any rank starts.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -27,13 +28,14 @@ struct RunOutput {
 };
 
 RunOutput Launch(const std::string& binary, std::vector<std::string> args, const TempDir& dir,
-                 const std::string& name) {
+                 const std::string& name, std::vector<std::string> env = {}) {
   RunOutput run;
   const std::string log = dir.Join(name + ".log");
   const std::string metrics = dir.Join(name + ".jsonl");
   proc::SpawnOptions o;
   o.program = binary;
   o.args = std::move(args);
+  o.env = std::move(env);
   if (binary == SPINDLE_TRAINER_BIN) o.args.insert(o.args.end(), {"--metrics", metrics});
   o.stdout_path = log;
   o.stderr_to_stdout = true;
@@ -137,6 +139,19 @@ TEST_F(TrainerLocalTest, BadDataFailsBeforeAnyRankStarts) {
   EXPECT_TRUE(run.exit.exited);
   EXPECT_EQ(run.exit.code, 2) << run.output;
   EXPECT_NE(run.output.find(missing), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("step "), std::string::npos) << run.output;
+}
+
+TEST_F(TrainerLocalTest, CudaJobWithoutAVisibleGpuFailsBeforeAnyRankStarts) {
+  std::vector<std::string> args = Args(2, 1, 2, 4);
+  args.insert(args.end(), {"--set", "resources.device=cuda"});
+  // An empty CUDA_VISIBLE_DEVICES hides every GPU, so this holds on any
+  // machine and build (the message then names the build or the variable).
+  const RunOutput run = Launch(SPINDLE_TRAINER_BIN, args, dir_, "cuda", {"CUDA_VISIBLE_DEVICES="});
+  EXPECT_TRUE(run.exit.exited);
+  EXPECT_EQ(run.exit.code, 2) << run.output;
+  EXPECT_NE(run.output.find("resources.device is cuda"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("set resources.device: cpu"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("step "), std::string::npos) << run.output;
 }
 

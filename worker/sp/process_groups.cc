@@ -9,18 +9,24 @@
 
 namespace spindle::sp {
 
+absl::StatusOr<int> GroupRankOf(const std::vector<int>& world_ranks, int world_rank,
+                                const std::string& group) {
+  const auto me = std::find(world_ranks.begin(), world_ranks.end(), world_rank);
+  if (me == world_ranks.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("world rank ", world_rank, " is not a member of group ", group));
+  }
+  return static_cast<int>(me - world_ranks.begin());
+}
+
 GroupFactory GlooGroupFactory(gloo::rendezvous::Store& store, int world_rank,
                               comm::GlooOptions gloo) {
   return [&store, world_rank, gloo](const std::vector<int>& world_ranks,
                                     const comm::CommOptions& options)
              -> absl::StatusOr<std::unique_ptr<comm::Communicator>> {
-    const auto me = std::find(world_ranks.begin(), world_ranks.end(), world_rank);
-    if (me == world_ranks.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("world rank ", world_rank, " is not a member of group ", options.group));
-    }
-    return comm::CreateGlooCommunicator(store, static_cast<int>(me - world_ranks.begin()),
-                                        static_cast<int>(world_ranks.size()), options, gloo);
+    SPINDLE_ASSIGN_OR_RETURN(int rank, GroupRankOf(world_ranks, world_rank, options.group));
+    return comm::CreateGlooCommunicator(store, rank, static_cast<int>(world_ranks.size()),
+                                        options, gloo);
   };
 }
 

@@ -26,6 +26,11 @@ namespace spindle::sp {
 using GroupFactory = std::function<absl::StatusOr<std::unique_ptr<comm::Communicator>>(
     const std::vector<int>& world_ranks, const comm::CommOptions& options)>;
 
+// This rank's place in a group given its members' world ranks, or
+// InvalidArgument naming the group when it is not a member.
+absl::StatusOr<int> GroupRankOf(const std::vector<int>& world_ranks, int world_rank,
+                                const std::string& group);
+
 struct ProcessGroups {
   layout::MeshDims mesh;
   int world_rank = 0;

@@ -23,6 +23,7 @@
 #include "common/proc/parent_watch.h"
 #include "common/proc/subprocess.h"
 #include "worker/train/job_options.h"
+#include "worker/train/rank_device.h"
 #include "worker/train/run_rank.h"
 
 namespace spindle {
@@ -154,6 +155,12 @@ int Launch(const config::JobSpec& spec, const Args& a) {
     std::cerr << a.spec_path << ": data: " << source.status().message() << std::endl;
     return kExitInvalid;
   }
+  // Each GPU rank sees only its own device, as under a worker daemon.
+  auto devices = train::LocalRankDevices(spec.resources.device, world, train::ProbeDeviceSupport());
+  if (!devices.ok()) {
+    std::cerr << a.spec_path << ": " << devices.status().message() << std::endl;
+    return kExitInvalid;
+  }
   std::string dir_template =
       (std::filesystem::temp_directory_path() / "spindle-trainer-XXXXXX").string();
   if (::mkdtemp(dir_template.data()) == nullptr) {
@@ -168,6 +175,7 @@ int Launch(const config::JobSpec& spec, const Args& a) {
     o.args = {a.spec_path,    "--rank", absl::StrCat(r), "--world",          absl::StrCat(world),
               "--rendezvous", dir,      "--local-ranks", absl::StrCat(world)};
     for (const std::string& s : a.overrides) o.args.insert(o.args.end(), {"--set", s});
+    if (!(*devices)[r].empty()) o.env.push_back("CUDA_VISIBLE_DEVICES=" + (*devices)[r]);
     if (a.peak_gflops > 0) {
       o.args.insert(o.args.end(), {"--peak-gflops", absl::StrCat(a.peak_gflops)});
     }

@@ -13,8 +13,12 @@
 #include "nlohmann/json.hpp"
 #include "worker/model/hf_weights.h"
 #include "worker/runtime/threads.h"
+#if SPINDLE_NCCL_GROUPS
+#include "worker/sp/nccl_groups.h"
+#endif
 #include "worker/train/job_options.h"
 #include "worker/train/liveness.h"
+#include "worker/train/rank_device.h"
 #include "worker/train/rank_stats.h"
 #include "worker/train/train_checkpoint.h"
 
@@ -47,12 +51,36 @@ std::string ProgressLine(const StepStats& s, int64_t total, const RankPlan& plan
   return line;
 }
 
+// Gloo between CPU ranks; NCCL between GPU ranks, whose control values (the
+// loss, checkpoint flags) the NCCL communicator stages through the device.
+sp::GroupFactory GroupFactoryFor(const c10::Device& device, gloo::rendezvous::Store& store,
+                                 int rank) {
+#if SPINDLE_NCCL_GROUPS
+  if (device.is_cuda()) {
+    comm::NcclOptions nccl;
+    nccl.device = device.index();
+    return sp::NcclGroupFactory(store, rank, nccl);
+  }
+#endif
+  SPINDLE_CHECK(device.is_cpu()) << "no process groups for device " << device.str();
+  // Peers on other hosts reach this rank at its worker's advertised address
+  // (or a named interface's); the default keeps every group on this host.
+  comm::GlooOptions gloo;
+  if (const char* host = std::getenv(kRankHostEnv); host != nullptr && *host != '\0') {
+    gloo.hostname = host;
+  }
+  if (const char* iface = std::getenv(kRankIfaceEnv); iface != nullptr) gloo.iface = iface;
+  return sp::GlooGroupFactory(store, rank, gloo);
+}
+
 }  // namespace
 
 absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOptions& options,
                                    std::ostream& progress) {
   const bool leader = options.rank == 0;
   SPINDLE_ASSIGN_OR_RETURN(RankPlan plan, PlanRank(spec, options.world));
+  SPINDLE_ASSIGN_OR_RETURN(plan.trainer.device,
+                           SelectRankDevice(spec.resources.device, ProbeDeviceSupport()));
   SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<const data::TokenSource> source,
                            data::OpenTokenSource(TokenSourceOptionsOf(spec)));
   plan.trainer.data = [source, seq_len = spec.data.seq_len](int64_t index,
@@ -66,14 +94,7 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
       auto store,
       rendezvous::MakeStore(options.rendezvous, spec.fault_tolerance.collective_timeout));
   const std::chrono::milliseconds timeout = spec.fault_tolerance.collective_timeout;
-  // Peers on other hosts reach this rank at its worker's advertised address
-  // (or a named interface's); the default keeps every group on this host.
-  comm::GlooOptions gloo;
-  if (const char* host = std::getenv(kRankHostEnv); host != nullptr && *host != '\0') {
-    gloo.hostname = host;
-  }
-  if (const char* iface = std::getenv(kRankIfaceEnv); iface != nullptr) gloo.iface = iface;
-  const sp::GroupFactory factory = sp::GlooGroupFactory(*store, options.rank, gloo);
+  const sp::GroupFactory factory = GroupFactoryFor(plan.trainer.device, *store, options.rank);
   SPINDLE_ASSIGN_OR_RETURN(sp::ProcessGroups groups,
                            sp::BuildProcessGroups(plan.mesh, options.rank, timeout, factory));
   SPINDLE_ASSIGN_OR_RETURN(std::shared_ptr<comm::Communicator> grad_comm,
@@ -109,10 +130,12 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
   if (leader) {
     progress << absl::StrFormat(
         "training %s: %d parameters, mesh dp %d × ulysses %d × ring %d (%s), S %d, "
-        "%d seqs/step, %d micro-steps, %d steps",
+        "%d seqs/step, %d micro-steps, %d steps, %s on %s",
         spec.metadata.name, plan.trainer.model.NumParameters(), plan.mesh.dp, plan.mesh.ulysses,
         plan.mesh.ring, layout::LayoutName(plan.trainer.layout), plan.trainer.seq_len,
-        plan.trainer.global_batch_seqs, trainer->grad_accum(), plan.total_steps);
+        plan.trainer.global_batch_seqs, trainer->grad_accum(), plan.total_steps,
+        config::EnumName(spec.train.precision),
+        plan.trainer.device.is_cuda() ? "cuda (NCCL)" : "cpu (Gloo)");
     if (summary.resumed_from >= 0) progress << ", resumed at step " << summary.resumed_from;
     progress << std::endl;
   }

@@ -1,5 +1,6 @@
-// One rank of a training job, end to end: form the process groups over Gloo,
-// build the model (random init or Hugging Face weights), resume from the
+// One rank of a training job, end to end: take the device resources.device
+// asks for (worker/train/rank_device.h), form the process groups over Gloo
+// (CPU) or NCCL (GPU), build the model (random init or Hugging Face weights), resume from the
 // newest valid checkpoint, train, checkpoint on schedule, export the final
 // weights. The local runner (spindle-trainer --local-ranks N) and, later,
 // worker daemons start one process per rank running this.

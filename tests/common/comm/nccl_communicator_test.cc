@@ -1,7 +1,7 @@
 // The NCCL backend. The rendezvous timeout runs everywhere (no GPU needed:
-// the id exchange comes before any device call); the collectives need a GPU
-// and run as a one-rank group, since NCCL allows one rank per device and the
-// test machines have one GPU. Multi-GPU behaviour is left to real jobs.
+// the id exchange comes before any device call); the collectives, on device
+// and on host buffers, need a GPU and run as a one-rank group, since NCCL
+// allows one rank per device and the test machines have one GPU. Multi-GPU behaviour is left to real jobs.
 #include "common/comm/nccl_communicator.h"
 
 #include <cuda_runtime.h>
@@ -70,6 +70,37 @@ TEST(NcclCommunicatorTest, OneRankCollectivesMoveTheBytesAndCountThem) {
   EXPECT_EQ((*comm)->sequence(), 5);
   cudaFree(a);
   cudaFree(b);
+}
+
+// Control values (the step's loss, a checkpoint flag) live on the host; the
+// communicator stages them through device memory.
+TEST(NcclCommunicatorTest, HostBuffersAreStagedThroughTheDevice) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  testing::TempDir dir;
+  auto store = MakeFileStore(dir.path() + "/store");
+  ASSERT_TRUE(store.ok()) << store.status();
+  CommOptions options;
+  options.group = "control";
+  options.timeout = std::chrono::seconds(30);
+  auto comm = CreateNcclCommunicator(**store, 0, 1, options);
+  ASSERT_TRUE(comm.ok()) << comm.status();
+  double loss = 2.5;
+  ASSERT_TRUE((*comm)->AllReduce(&loss, 1, DType::kFloat64, ReduceOp::kSum).ok());
+  EXPECT_EQ(loss, 2.5);
+  int64_t flag = 7;
+  ASSERT_TRUE((*comm)->Broadcast(&flag, sizeof(flag), 0).ok());
+  EXPECT_EQ(flag, 7);
+  // Larger than the first staging buffer: it grows.
+  std::vector<int64_t> send(1000), recv(1000, -1);
+  for (int i = 0; i < 1000; ++i) send[i] = i * 3;
+  ASSERT_TRUE((*comm)->AllGather(send.data(), 8000, recv.data()).ok());
+  EXPECT_EQ(recv, send);
+  float* device = nullptr;
+  ASSERT_EQ(cudaMalloc(&device, 8000), cudaSuccess);
+  const absl::Status mixed = (*comm)->AllGather(send.data(), 8000, device);
+  EXPECT_EQ(mixed.code(), absl::StatusCode::kInvalidArgument) << mixed;
+  EXPECT_NE(mixed.message().find("group 'control'"), std::string::npos) << mixed;
+  cudaFree(device);
 }
 
 }  // namespace
