@@ -3,8 +3,10 @@
 # project's build dependencies: builds, runs every GPU test (ctest label
 # "gpu": CUDA kernels against the float64 reference, Ulysses/permute copies,
 # the NCCL backend, device-memory virtual ranks, sequence-parallel attention
-# over virtual ranks), then spindle-gpu-bench, whose table (attention vs
-# libtorch SDPA, split overhead per algorithm) lands in docs/perf/gpu-<gpu>.md.
+# over virtual ranks, bf16 training, a cuda job through RunRank and through
+# the service's daemons), then spindle-gpu-bench, whose table (attention vs
+# libtorch SDPA, split overhead per algorithm, training tokens/s and MFU)
+# lands in docs/perf/gpu-<gpu>.md.
 #
 # Dependencies: scripts/setup.sh's packages on Debian 12; elsewhere (a GPU
 # machine without apt) the .debs that `scripts/gpu_deps.sh download` put in
@@ -57,7 +59,7 @@ fi
 if [[ $phase == all || $phase == build ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPINDLE_CUDA=ON "${extra[@]}"
   cmake --build "$build_dir" --target kernels_cuda_test comm_nccl_test comm_cuda_memory_test \
-    sp_cuda_test train_cuda_test spindle-gpu-bench
+    sp_cuda_test train_cuda_test gpu_service_test spindle-gpu-bench
 fi
 if [[ $phase == all || $phase == test ]]; then
   log=$build_dir/gpu-tests.log
