@@ -37,9 +37,11 @@ if(NOT SPINDLE_CUDA STREQUAL "OFF")
     find_package(CUDAToolkit REQUIRED)
     set(SPINDLE_HAVE_CUDA ON)
     # -gencode pairs rather than CUDA_ARCHITECTURES: sm_90a (wgmma, setmaxnreg)
-    # needs the explicit compute_90a form with nvcc 13.0.
+    # needs the explicit compute_90a form with nvcc 13.0. compute_80 PTX rides
+    # along so GPUs newer than Hopper JIT the sm_80 path instead of failing
+    # with "no kernel image".
     set(SPINDLE_CUDA_GENCODE
-      "-gencode=arch=compute_80,code=sm_80;-gencode=arch=compute_90a,code=sm_90a"
+      "-gencode=arch=compute_80,code=sm_80;-gencode=arch=compute_90a,code=sm_90a;-gencode=arch=compute_80,code=compute_80"
       CACHE STRING "nvcc -gencode flags for Spindle's kernels")
     message(STATUS "spindle: CUDA ${CMAKE_CUDA_COMPILER_VERSION} found, CUDA sources compile")
     # NCCL: the CUDA Toolkit's copy, a system package, or NCCL_ROOT (the pip

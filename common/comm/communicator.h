@@ -113,6 +113,16 @@ class Communicator {
   // order is fixed by the group, not by arrival order).
   virtual absl::Status AllReduce(void* data, int64_t count, DType dtype, ReduceOp op) = 0;
 
+  // AllReduce that returns before completion where the backend queues work
+  // (NCCL: on its stream; Wait polls against the timeout from the start).
+  // `data` must stay valid until Wait. Elsewhere it runs AllReduce and
+  // returns a finished batch. Lets one thread keep every group's operations
+  // in one order, as NCCL needs, and still overlap them with compute.
+  virtual absl::StatusOr<std::unique_ptr<PendingBatch>> StartAllReduce(void* data, int64_t count,
+                                                                       DType dtype, ReduceOp op);
+  // Whether StartAllReduce returns before the reduction is done (NCCL).
+  virtual bool StartsWithoutBlocking() const { return false; }
+
   // recv holds size() * bytes: rank i's send at offset i * bytes.
   virtual absl::Status AllGather(const void* send, int64_t bytes, void* recv) = 0;
 

@@ -70,13 +70,13 @@ absl::Status AwaitEnqueued(ncclComm_t comm, Clock::time_point deadline, const st
 
 class NcclCommunicator;
 
-// A send/recv batch in flight: completes when its event fires on the
-// communicator's stream.
+// A send/recv batch or an all-reduce in flight: completes when its event
+// fires on the communicator's stream.
 class NcclBatch final : public PendingBatch {
  public:
-  NcclBatch(NcclCommunicator* comm, cudaEvent_t done, Clock::time_point deadline,
+  NcclBatch(NcclCommunicator* comm, Op op, cudaEvent_t done, Clock::time_point deadline,
             std::vector<int> peers)
-      : comm_(comm), done_(done), deadline_(deadline), peers_(std::move(peers)) {}
+      : comm_(comm), op_(op), done_(done), deadline_(deadline), peers_(std::move(peers)) {}
   ~NcclBatch() override {
     if (!waited_) (void)Wait();
   }
@@ -84,9 +84,10 @@ class NcclBatch final : public PendingBatch {
 
  private:
   NcclCommunicator* comm_;
+  Op op_;
   cudaEvent_t done_;
   Clock::time_point deadline_;
-  std::vector<int> peers_;
+  std::vector<int> peers_;  // empty: every rank of the group
   bool waited_ = false;
   absl::Status result_;
 };
@@ -102,14 +103,30 @@ class NcclCommunicator final : public Communicator {
   ~NcclCommunicator() override {
     if (broken_.ok()) {
       ncclCommFinalize(comm_);
-      (void)AwaitEnqueued(comm_, Clock::now() + options_.timeout, "finalize");
-      ncclCommDestroy(comm_);
+      // A finalize that cannot finish (a peer is gone) would make Destroy wait
+      // for ever; Abort does not.
+      if (AwaitEnqueued(comm_, Clock::now() + options_.timeout, "finalize").ok()) {
+        ncclCommDestroy(comm_);
+      } else {
+        ncclCommAbort(comm_);
+      }
     }
     cudaFree(barrier_buf_);
     cudaFree(device_stage_);
     cudaFreeHost(host_stage_);
     cudaEventDestroy(produced_);
     cudaStreamDestroy(stream_);
+  }
+
+  // Once, by CreateNcclCommunicator.
+  absl::Status AllocateStaging() {
+    if (cudaError_t e = cudaMalloc(&device_stage_, kHostStageBytes); e != cudaSuccess) {
+      return CudaError(e, "nccl: device staging of host buffers");
+    }
+    if (cudaError_t e = cudaMallocHost(&host_stage_, kHostStageBytes); e != cudaSuccess) {
+      return CudaError(e, "nccl: pinned staging of host buffers");
+    }
+    return absl::OkStatus();
   }
 
   int rank() const override { return rank_; }
@@ -152,11 +169,7 @@ class NcclCommunicator final : public Communicator {
         c.bytes_received += op.bytes;
       }
     }
-    cudaEvent_t done;
-    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
-    cudaEventRecord(done, stream_);
-    return std::unique_ptr<PendingBatch>(
-        new NcclBatch(this, done, Clock::now() + options_.timeout, std::move(peers)));
+    return InFlight(Op::kSendRecv, std::move(peers));
   }
 
   absl::Status AllToAll(const void* send, absl::Span<const int64_t> send_bytes, void* recv,
@@ -192,17 +205,33 @@ class NcclCommunicator final : public Communicator {
   }
 
   absl::Status AllReduce(void* data, int64_t count, DType dtype, ReduceOp op) override {
-    auto& c = counters_[Op::kAllReduce];
-    // Ring all-reduce volume: 2·(P−1)/P of the buffer each way.
-    const int64_t bytes = count * DTypeSize(dtype) * 2 * (size_ - 1) / size_;
-    c.bytes_sent += bytes;
-    c.bytes_received += bytes;
-    c.messages_sent += 2 * (size_ - 1);
+    CountAllReduce(count, dtype);
     const int64_t buffer = count * DTypeSize(dtype);
     return Staged(Op::kAllReduce, data, buffer, data, buffer, 0, [&](const void* in, void* out) {
       return ncclAllReduce(in, out, count, NcclType(dtype), NcclOp(op), comm_, stream_);
     });
   }
+
+  absl::StatusOr<std::unique_ptr<PendingBatch>> StartAllReduce(void* data, int64_t count,
+                                                               DType dtype, ReduceOp op) override {
+    ++counters_[Op::kAllReduce].calls;
+    if (!broken_.ok()) return broken_;
+    if (IsHostPointer(data)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "all_reduce in group '", options_.group,
+          "': an all-reduce left in flight needs device memory; use AllReduce for host buffers"));
+    }
+    CountAllReduce(count, dtype);
+    if (auto s = Enqueue(Op::kAllReduce, [&] {
+          return ncclAllReduce(data, data, count, NcclType(dtype), NcclOp(op), comm_, stream_);
+        });
+        !s.ok()) {
+      return s;
+    }
+    return InFlight(Op::kAllReduce, {});
+  }
+
+  bool StartsWithoutBlocking() const override { return true; }
 
   absl::Status AllGather(const void* send, int64_t bytes, void* recv) override {
     auto& c = counters_[Op::kAllGather];
@@ -246,6 +275,10 @@ class NcclCommunicator final : public Communicator {
   // aborted.
   absl::Status AwaitEvent(cudaEvent_t done, Clock::time_point deadline, Op op,
                           const std::vector<int>& peers) {
+    if (!broken_.ok()) {  // aborted meanwhile (another batch timed out): comm_ is gone
+      cudaEventDestroy(done);
+      return broken_;
+    }
     cudaSetDevice(nccl_.device);
     const auto start = Clock::now();
     absl::Status s;
@@ -326,6 +359,24 @@ class NcclCommunicator final : public Communicator {
     return AwaitEvent(done, Clock::now() + options_.timeout, op, {});
   }
 
+  // Ring all-reduce volume: 2·(P−1)/P of the buffer each way.
+  void CountAllReduce(int64_t count, DType dtype) {
+    auto& c = counters_[Op::kAllReduce];
+    const int64_t bytes = count * DTypeSize(dtype) * 2 * (size_ - 1) / size_;
+    c.bytes_sent += bytes;
+    c.bytes_received += bytes;
+    c.messages_sent += 2 * (size_ - 1);
+  }
+
+  // The work enqueued so far on the comm stream as a batch to wait for.
+  std::unique_ptr<PendingBatch> InFlight(Op op, std::vector<int> peers) {
+    cudaEvent_t done;
+    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    cudaEventRecord(done, stream_);
+    return std::unique_ptr<PendingBatch>(
+        new NcclBatch(this, op, done, Clock::now() + options_.timeout, std::move(peers)));
+  }
+
   // NCCL reads and writes device memory only. Host buffers (the loss, a
   // checkpoint flag: a few bytes per step) pass through pinned and device
   // staging: `in` is copied to offset `in_offset` of the staged output, where
@@ -341,7 +392,13 @@ class NcclCommunicator final : public Communicator {
           OpName(op), " in group '", options_.group,
           "': one buffer is in host memory and the other on the device; pass both in one"));
     }
-    if (auto s = Reserve(out_bytes); !s.ok()) return s;
+    if (out_bytes > kHostStageBytes) {
+      ++counters_[op].calls;
+      return absl::InvalidArgumentError(absl::StrCat(
+          OpName(op), " in group '", options_.group, "': ", out_bytes,
+          " bytes of host memory; host buffers (control values) are staged up to ",
+          kHostStageBytes, " bytes, pass device memory for more"));
+    }
     std::memcpy(host_stage_ + in_offset, in, in_bytes);
     char* device_in = device_stage_ + in_offset;
     if (auto s = Collective(op,
@@ -364,22 +421,6 @@ class NcclCommunicator final : public Communicator {
     return absl::OkStatus();
   }
 
-  absl::Status Reserve(int64_t bytes) {
-    if (bytes <= stage_bytes_) return absl::OkStatus();
-    cudaFree(device_stage_);
-    cudaFreeHost(host_stage_);
-    device_stage_ = host_stage_ = nullptr;
-    stage_bytes_ = 0;
-    if (cudaError_t e = cudaMalloc(&device_stage_, bytes); e != cudaSuccess) {
-      return CudaError(e, "nccl: device staging of host buffers");
-    }
-    if (cudaError_t e = cudaMallocHost(&host_stage_, bytes); e != cudaSuccess) {
-      return CudaError(e, "nccl: pinned staging of host buffers");
-    }
-    stage_bytes_ = bytes;
-    return absl::OkStatus();
-  }
-
   void Break(const absl::Status& s) {
     if (!broken_.ok()) return;
     broken_ = s;
@@ -390,9 +431,9 @@ class NcclCommunicator final : public Communicator {
   cudaStream_t stream_;
   cudaEvent_t produced_ = nullptr;
   void* barrier_buf_ = nullptr;
-  char* device_stage_ = nullptr;  // host buffers' staging (Staged), stage_bytes_ each
+  static constexpr int64_t kHostStageBytes = 64 << 10;
+  char* device_stage_ = nullptr;  // host buffers' staging (Staged), kHostStageBytes each
   char* host_stage_ = nullptr;    // pinned
-  int64_t stage_bytes_ = 0;
   int rank_, size_;
   CommOptions options_;
   NcclOptions nccl_;
@@ -404,7 +445,7 @@ class NcclCommunicator final : public Communicator {
 absl::Status NcclBatch::Wait() {
   if (waited_) return result_;
   waited_ = true;
-  result_ = comm_->AwaitEvent(done_, deadline_, Op::kSendRecv, peers_);
+  result_ = comm_->AwaitEvent(done_, deadline_, op_, peers_);
   return result_;
 }
 
@@ -473,8 +514,12 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(
     ncclCommAbort(comm);
     return CudaError(e, "nccl: communication stream");
   }
-  return std::unique_ptr<Communicator>(
+  auto c = std::unique_ptr<NcclCommunicator>(
       new NcclCommunicator(comm, stream, rank, size, std::move(opts), nccl_options));
+  // Allocated once: freeing device memory later would wait for the whole
+  // device, a stuck transfer of another group included.
+  if (auto s = c->AllocateStaging(); !s.ok()) return s;
+  return std::unique_ptr<Communicator>(std::move(c));
 }
 
 }  // namespace spindle::comm

@@ -9,7 +9,8 @@
 // transfer overlaps the block computed meanwhile.
 //
 // Buffers: device memory, or host memory for small control values (a loss,
-// a flag), which go through a pinned and a device staging buffer.
+// a flag; up to 64 KiB), which go through a pinned and a device staging
+// buffer allocated with the communicator. StartAllReduce takes device memory.
 //
 // No hangs: the communicator is non-blocking (NCCL's config.blocking = 0).
 // Every wait polls the completion event and NCCL's asynchronous error until

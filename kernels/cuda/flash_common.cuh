@@ -98,20 +98,22 @@ __device__ __forceinline__ void Ldmatrix4Trans(uint32_t (&r)[4], uint32_t row) {
 }
 
 __device__ __forceinline__ void StoreShared32(uint32_t addr, uint32_t x) {
-  asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(x));
+  // "memory": the compiler must not move C++ shared-memory accesses across
+  // these (the ordering around __syncthreads otherwise rests on volatile alone).
+  asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(x) : "memory");
 }
 
 // 16-byte global → shared copy that bypasses registers; zero-fills when
 // !valid (rows past the end of a block).
 __device__ __forceinline__ void CpAsync16(uint32_t smem, const void* gmem, bool valid) {
   const int bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem),
-               "l"(gmem), "r"(bytes));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(bytes)
+               : "memory");
 }
 __device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int kPending>
 __device__ __forceinline__ void CpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
 // A rows×kD tile of 2-byte elements in shared memory. Each row is kD/8

@@ -144,7 +144,9 @@ TEST_F(TrainerLocalTest, BadDataFailsBeforeAnyRankStarts) {
 
 TEST_F(TrainerLocalTest, CudaJobWithoutAVisibleGpuFailsBeforeAnyRankStarts) {
   std::vector<std::string> args = Args(2, 1, 2, 4);
-  args.insert(args.end(), {"--set", "resources.device=cuda"});
+  args.insert(args.end(), {"--set", "resources.device=cuda", "--set", "train.precision=bf16",
+                           "--set", "model.hidden_size=256", "--set", "model.num_attention_heads=4",
+                           "--set", "model.intermediate_size=512"});
   // An empty CUDA_VISIBLE_DEVICES hides every GPU, so this holds on any
   // machine and build (the message then names the build or the variable).
   const RunOutput run = Launch(SPINDLE_TRAINER_BIN, args, dir_, "cuda", {"CUDA_VISIBLE_DEVICES="});

@@ -15,6 +15,7 @@
 #include "common/layout/sequence_layout.h"
 #include "common/status.h"
 #include "worker/bench/gpu_bench.h"
+#include "worker/runtime/backward_thread.h"
 #include "worker/sp/process_groups.h"
 #include "worker/sp/sp_attention.h"
 
@@ -83,6 +84,8 @@ double StepSeconds(const Split& split, int64_t seq_len) {
       at::Tensor k = at::randn({1, n, kKvHeads, kHeadDim}, opts).requires_grad_(true);
       at::Tensor v = at::randn({1, n, kKvHeads, kHeadDim}, opts).requires_grad_(true);
       at::Tensor d_o = at::randn({1, n, kHeads, kHeadDim}, opts);
+      // The ranks must not share autograd's device thread.
+      const runtime::BackwardOnThisThread here;
       try {
         for (int i = 0; i < kWarmup + kTimed; ++i) {
           torch::cuda::synchronize();

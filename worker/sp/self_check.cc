@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "worker/runtime/backward_thread.h"
 #include "worker/sp/sp_attention.h"
 
 namespace spindle::sp {
@@ -244,6 +245,8 @@ absl::StatusOr<SelfCheckResult> RunSelfCheck(const SelfCheckConfig& c, const Ref
   // The checked iteration: outputs, gradients and traffic.
   const auto before = snapshot();
   at::Tensor o;
+  // Virtual ranks on one GPU must not share autograd's device thread.
+  const runtime::BackwardOnThisThread here;
   try {
     o = attention->Forward(q, k, v);
     const auto mid = snapshot();

@@ -26,9 +26,13 @@ class ReadyHook : public torch::autograd::FunctionPostHook {
 
 }  // namespace
 
+GradSchedule GradScheduleFor(const comm::Communicator& comm) {
+  return comm.StartsWithoutBlocking() ? GradSchedule::kInline : GradSchedule::kThread;
+}
+
 absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
-    std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
-    int64_t bucket_bytes) {
+    std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm, int64_t bucket_bytes,
+    GradSchedule schedule) {
   if (params.empty()) return absl::InvalidArgumentError("gradient reducer: no parameters");
   for (size_t i = 0; i < params.size(); ++i) {
     const at::ScalarType type = params[i].scalar_type();
@@ -39,7 +43,7 @@ absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
           params[0].device().str()));
     }
   }
-  std::unique_ptr<GradReducer> r(new GradReducer(std::move(params), std::move(comm)));
+  std::unique_ptr<GradReducer> r(new GradReducer(std::move(params), std::move(comm), schedule));
   // Reverse order: the last layers' gradients arrive first.
   int64_t bytes = 0;
   for (int i = static_cast<int>(r->params_.size()) - 1; i >= 0; --i) {
@@ -70,15 +74,19 @@ absl::StatusOr<std::unique_ptr<GradReducer>> GradReducer::Create(
     r->accumulators_.push_back(std::move(acc));
   }
   r->ready_.assign(r->params_.size(), false);
-  r->thread_ = std::thread([raw = r.get()] { raw->CommLoop(); });
+  if (schedule == GradSchedule::kThread) {
+    r->thread_ = std::thread([raw = r.get()] { raw->CommLoop(); });
+  }
   return r;
 }
 
-GradReducer::GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm)
+GradReducer::GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
+                         GradSchedule schedule)
     : params_(std::move(params)),
       grads_(params_.size()),
       bucket_of_(params_.size()),
-      comm_(std::move(comm)) {}
+      comm_(std::move(comm)),
+      schedule_(schedule) {}
 
 GradReducer::~GradReducer() {
   {
@@ -125,8 +133,18 @@ void GradReducer::OnGradReady(int param) {
 
 void GradReducer::LaunchReadyLocked() {
   const int before = next_launch_;
-  while (next_launch_ < num_buckets() && buckets_[next_launch_].pending == 0) ++next_launch_;
-  if (next_launch_ != before) work_cv_.notify_all();
+  for (; next_launch_ < num_buckets() && buckets_[next_launch_].pending == 0; ++next_launch_) {
+    if (schedule_ != GradSchedule::kInline) continue;
+    Bucket& b = buckets_[next_launch_];
+    auto started = comm_->StartAllReduce(b.buffer.data_ptr(), b.buffer.numel(),
+                                         comm::DType::kFloat32, comm::ReduceOp::kSum);
+    if (started.ok()) {
+      in_flight_.push_back(std::move(*started));
+    } else if (error_.ok()) {
+      error_ = started.status();
+    }
+  }
+  if (schedule_ == GradSchedule::kThread && next_launch_ != before) work_cv_.notify_all();
 }
 
 absl::Status GradReducer::Finish() {
@@ -134,7 +152,16 @@ absl::Status GradReducer::Finish() {
   if (!armed_) return absl::FailedPreconditionError("GradReducer::Finish without Arm");
   for (Bucket& b : buckets_) b.pending = 0;  // parameters without a gradient keep zeros
   LaunchReadyLocked();
-  done_cv_.wait(lock, [this] { return reduced_ == num_buckets(); });
+  if (schedule_ == GradSchedule::kInline) {
+    for (std::unique_ptr<comm::PendingBatch>& batch : in_flight_) {
+      absl::Status s = batch->Wait();
+      if (!s.ok() && error_.ok()) error_ = s;
+    }
+    in_flight_.clear();
+    reduced_ = num_buckets();
+  } else {
+    done_cv_.wait(lock, [this] { return reduced_ == num_buckets(); });
+  }
   armed_ = false;
   return error_;
 }

@@ -9,12 +9,10 @@
 //     copy) .grad is added into its fp32 view as each backward lands it and
 //     then released, so accumulation and the reduction are fp32 either way;
 //   - a post-hook on each parameter's AccumulateGrad marks it ready; once a
-//     bucket and every bucket before it are ready, a background thread
-//     all-reduces it while backward goes on.
+//     bucket and every bucket before it are ready, its all-reduce starts
+//     while backward goes on (GradSchedule says from which thread).
 // Buckets are reduced strictly in bucket order, so every rank issues the same
 // collectives in the same order whatever order hooks fire in.
-//
-// The communicator is used only from the reducer's thread.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -36,13 +34,30 @@ struct Node;
 
 namespace spindle::train {
 
+// Who issues the bucket all-reduces.
+enum class GradSchedule {
+  // A background thread runs each blocking AllReduce while backward goes on
+  // (Gloo and the in-process backend: the host waits for the bytes, which
+  // must not stall the backward).
+  kThread,
+  // The thread running backward (the trainer keeps it the caller's:
+  // worker/runtime/backward_thread.h) starts each one (StartAllReduce) as its
+  // bucket becomes ready, and Finish waits. For NCCL: its calls must not come
+  // from two threads at once, and every rank must queue the operations of all
+  // its groups (the attention's too) in one order, which backward's fixed
+  // order gives; the device overlaps the transfer with the rest of backward.
+  kInline,
+};
+// kInline where the communicator starts an all-reduce without blocking.
+GradSchedule GradScheduleFor(const comm::Communicator& comm);
+
 class GradReducer {
  public:
   // params: leaf tensors requiring grad, in registration order, fp32 or bf16
   // and on one device.
   static absl::StatusOr<std::unique_ptr<GradReducer>> Create(
       std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
-      int64_t bucket_bytes);
+      int64_t bucket_bytes, GradSchedule schedule);
   ~GradReducer();
 
   // Zeroes every gradient (the buffers stay).
@@ -65,7 +80,8 @@ class GradReducer {
     std::vector<int> params;
     int pending = 0;  // guarded by mu_
   };
-  GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm);
+  GradReducer(std::vector<at::Tensor> params, std::shared_ptr<comm::Communicator> comm,
+              GradSchedule schedule);
   void LaunchReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CommLoop();
 
@@ -75,6 +91,7 @@ class GradReducer {
   std::vector<Bucket> buckets_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keeps the hooks alive
   std::shared_ptr<comm::Communicator> comm_;
+  const GradSchedule schedule_;
 
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
@@ -83,8 +100,10 @@ class GradReducer {
   int next_launch_ ABSL_GUARDED_BY(mu_) = 0;  // buckets [0, next_launch_) queued
   int reduced_ ABSL_GUARDED_BY(mu_) = 0;      // buckets [0, reduced_) done
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // kInline: the all-reduces started, in bucket order.
+  std::vector<std::unique_ptr<comm::PendingBatch>> in_flight_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::thread thread_;  // kThread only
 };
 
 }  // namespace spindle::train

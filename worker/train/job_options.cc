@@ -1,5 +1,6 @@
 #include "worker/train/job_options.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace spindle::train {
@@ -40,7 +41,34 @@ data::TokenSourceOptions TokenSourceOptionsOf(const config::JobSpec& spec) {
   return o;
 }
 
+namespace {
+
+// What the CUDA attention kernels take (kernels/cuda/attention_cuda.h):
+// 16-bit activations and head dim 64 or 128. Checked before any group forms,
+// so such a job fails at once (exit 2, not retried) naming the field.
+absl::Status CheckCudaJob(const config::JobSpec& spec) {
+  if (spec.resources.device != config::Device::kCuda) return absl::OkStatus();
+  if (spec.train.precision != config::Precision::kBf16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "train.precision: ", config::EnumName(spec.train.precision),
+        " with resources.device: cuda; the CUDA attention kernels take bf16 activations "
+        "(weights, gradients and optimizer state stay fp32): set train.precision: bf16"));
+  }
+  const config::ModelSpec& m = spec.model;
+  const int head_dim = m.num_attention_heads > 0 ? m.hidden_size / m.num_attention_heads : 0;
+  if (head_dim != 64 && head_dim != 128) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.hidden_size: head_dim = hidden_size / num_attention_heads = ", m.hidden_size, " / ",
+        m.num_attention_heads, " = ", head_dim,
+        "; the CUDA attention kernels (resources.device: cuda) take 64 or 128"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world) {
+  SPINDLE_RETURN_IF_ERROR(CheckCudaJob(spec));
   SPINDLE_ASSIGN_OR_RETURN(config::ResolvedParallel par, config::ResolveParallel(spec, world));
   RankPlan plan;
   SPINDLE_ASSIGN_OR_RETURN(plan.mesh, layout::MakeMesh(world, par.dp, par.ulysses, par.ring));

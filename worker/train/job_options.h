@@ -25,7 +25,8 @@ struct RankPlan {
 };
 
 // Resolves the parallel degrees for `world` ranks and maps every section
-// onto the trainer. Errors name the spec field.
+// onto the trainer. Errors name the spec field, including what a cuda job
+// needs of the CUDA kernels (bf16, head dim 64 or 128).
 absl::StatusOr<RankPlan> PlanRank(const config::JobSpec& spec, int world);
 
 }  // namespace spindle::train

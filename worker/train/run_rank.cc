@@ -14,6 +14,8 @@
 #include "worker/model/hf_weights.h"
 #include "worker/runtime/threads.h"
 #if SPINDLE_NCCL_GROUPS
+#include <c10/cuda/CUDAStream.h>
+
 #include "worker/sp/nccl_groups.h"
 #endif
 #include "worker/train/job_options.h"
@@ -59,6 +61,11 @@ sp::GroupFactory GroupFactoryFor(const c10::Device& device, gloo::rendezvous::St
   if (device.is_cuda()) {
     comm::NcclOptions nccl;
     nccl.device = device.index();
+    // Transfers order against libtorch's current stream, wherever the caller
+    // set it, rather than assuming the default one.
+    nccl.compute_stream = [index = device.index()] {
+      return static_cast<void*>(c10::cuda::getCurrentCUDAStream(index).stream());
+    };
     return sp::NcclGroupFactory(store, rank, nccl);
   }
 #endif

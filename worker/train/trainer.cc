@@ -9,6 +9,7 @@
 #include "common/data/sampler.h"
 #include "common/status.h"
 #include "worker/model/hf_weights.h"
+#include "worker/runtime/backward_thread.h"
 #include "worker/sp/sp_attention.h"
 #include "worker/train/grad_reducer.h"
 
@@ -79,8 +80,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     t->params_.emplace_back(item.key(), item.value());
     tensors.push_back(item.value());
   }
-  SPINDLE_ASSIGN_OR_RETURN(t->reducer_,
-                           GradReducer::Create(tensors, std::move(grad_comm), o.bucket_bytes));
+  SPINDLE_CHECK(grad_comm != nullptr) << "Trainer::Create needs a gradient communicator";
+  const GradSchedule schedule = GradScheduleFor(*grad_comm);
+  SPINDLE_ASSIGN_OR_RETURN(
+      t->reducer_, GradReducer::Create(tensors, std::move(grad_comm), o.bucket_bytes, schedule));
   std::vector<at::Tensor> grads;
   for (size_t i = 0; i < tensors.size(); ++i)
     grads.push_back(t->reducer_->grad(static_cast<int>(i)));
@@ -167,7 +170,10 @@ absl::StatusOr<StepStats> Trainer::StepImpl() {
                               .reduction(torch::kSum)) /
                       static_cast<double>(global_targets);
     lap(&stats.phases.forward);
-    loss.backward();
+    {
+      const runtime::BackwardOnThisThread here;  // see backward_thread.h
+      loss.backward();
+    }
     local_loss += loss.item<double>();
     lap(&stats.phases.backward);
   }

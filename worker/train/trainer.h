@@ -91,7 +91,8 @@ struct StepStats {
 class Trainer {
  public:
   // groups: this rank's communicators for options' mesh. grad_comm: a world
-  // group used by nothing else (the gradient reducer's thread owns it).
+  // group used by nothing else (the gradient reducer owns it; GradSchedule
+  // says from which thread).
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(
       TrainerOptions options, const sp::ProcessGroups& groups,
       std::shared_ptr<comm::Communicator> grad_comm, std::shared_ptr<kernels::ThreadPool> pool);

@@ -1,7 +1,8 @@
 // The NCCL backend. The rendezvous timeout runs everywhere (no GPU needed:
 // the id exchange comes before any device call); the collectives, on device
 // and on host buffers, need a GPU and run as a one-rank group, since NCCL
-// allows one rank per device and the test machines have one GPU. Multi-GPU behaviour is left to real jobs.
+// allows one rank per device and the test machines have one GPU. Multi-GPU behaviour is left to
+// real jobs.
 #include "common/comm/nccl_communicator.h"
 
 #include <cuda_runtime.h>
@@ -95,7 +96,6 @@ TEST(NcclCommunicatorTest, HostBuffersAreStagedThroughTheDevice) {
   int64_t flag = 7;
   ASSERT_TRUE(comm->Broadcast(&flag, sizeof(flag), 0).ok());
   EXPECT_EQ(flag, 7);
-  // Larger than the first staging buffer: it grows.
   std::vector<int64_t> send(1000), recv(1000, -1);
   for (int i = 0; i < 1000; ++i) send[i] = i * 3;
   ASSERT_TRUE(comm->AllGather(send.data(), 8000, recv.data()).ok());
@@ -106,6 +106,12 @@ TEST(NcclCommunicatorTest, HostBuffersAreStagedThroughTheDevice) {
   EXPECT_EQ(mixed.code(), absl::StatusCode::kInvalidArgument) << mixed;
   EXPECT_NE(mixed.message().find("group 'control'"), std::string::npos) << mixed;
   cudaFree(device);
+  // Bulk data belongs on the device: large host buffers are refused, not
+  // staged through a buffer whose growth would wait for the whole device.
+  std::vector<int64_t> bulk(1 << 14);
+  const absl::Status large = comm->Broadcast(bulk.data(), 8 << 14, 0);
+  EXPECT_EQ(large.code(), absl::StatusCode::kInvalidArgument) << large;
+  EXPECT_NE(large.message().find("pass device memory"), std::string::npos) << large;
 }
 
 }  // namespace
