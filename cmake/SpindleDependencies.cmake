@@ -33,6 +33,9 @@ if(NOT SPINDLE_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
+    # One shared CUDA runtime in the process, the one libtorch and NCCL use,
+    # rather than a static copy in our objects beside it.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(SPINDLE_HAVE_CUDA ON)
