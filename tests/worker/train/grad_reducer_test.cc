@@ -6,6 +6,7 @@
 // background thread.
 #include "worker/train/grad_reducer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,10 +21,15 @@ namespace {
 constexpr int kRanks = 2;
 constexpr int kMicro = 2;
 
+// Fresh leaves with the same values on every call; a generator of its own,
+// since ranks call this concurrently.
 std::vector<at::Tensor> Params() {
-  torch::manual_seed(7);
-  return {torch::randn({4, 3}).requires_grad_(), torch::randn({5}).requires_grad_(),
-          torch::randn({3, 3}).requires_grad_(), torch::randn({2}).requires_grad_()};
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  std::vector<at::Tensor> p;
+  for (const auto& size : std::vector<std::vector<int64_t>>{{4, 3}, {5}, {3, 3}, {2}}) {
+    p.push_back(at::randn(size, gen).requires_grad_());
+  }
+  return p;
 }
 
 // A different loss per rank and micro-step; the last parameter is unused.
@@ -79,6 +85,7 @@ TEST(GradReducerTest, BothSchedulesSumOverRanksAndMicroSteps) {
     for (size_t i = 0; i < expected.size(); ++i) {
       SCOPED_TRACE(::testing::Message() << "rank " << r << " parameter " << i);
       EXPECT_TRUE(torch::allclose(thread[r][i], expected[i], 1e-5, 1e-5));
+      EXPECT_TRUE(torch::allclose(inline_[r][i], expected[i], 1e-5, 1e-5));
       EXPECT_TRUE(torch::equal(inline_[r][i], thread[r][i]));
     }
     EXPECT_EQ(thread[r][3].abs().sum().item<float>(), 0.0f);
