@@ -5,6 +5,7 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "kernels/cuda/attention_cuda.h"
+#include "kernels/cuda/layout_copy.h"
 #include "kernels/cuda/merge.h"
 #include "worker/sp/block_views.h"
 
@@ -129,6 +130,11 @@ void MergeInto(at::Tensor& o, at::Tensor& lse, const at::Tensor& o_blk, const at
   TORCH_CHECK(o.sizes() == blk.sizes() && lse.sizes() == lse_blk.sizes(),
               "merged results must have equal shapes");
   TORCH_CHECK_OK_STATUS(kc::MergeAttention(MergeProblemOf(o, lse, blk, lse_blk), CurrentStream(o)));
+}
+
+void Copy3d(const kernels::Copy3dArgs& args, const at::Tensor& on) {
+  const c10::cuda::CUDAGuard guard(on.device());
+  TORCH_CHECK_OK_STATUS(kc::Copy3d(args, CurrentStream(on)));
 }
 
 }  // namespace spindle::sp::cuda
