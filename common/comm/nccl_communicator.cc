@@ -310,10 +310,12 @@ class NcclCommunicator final : public Communicator {
     }
     counters_[op].wait_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     if (s.ok()) {
-      cudaStreamWaitEvent(ComputeStream(), done, 0);
-    } else {
-      Break(s);
+      // Consumers on the compute stream must not run before the data lands.
+      if (cudaError_t e = cudaStreamWaitEvent(ComputeStream(), done, 0); e != cudaSuccess) {
+        s = CudaError(e, OpName(op));
+      }
     }
+    if (!s.ok()) Break(s);
     cudaEventDestroy(done);
     return s;
   }
@@ -331,8 +333,9 @@ class NcclCommunicator final : public Communicator {
     // and streams belong to this communicator's device.
     cudaSetDevice(nccl_.device);
     ++sequence_;
-    cudaEventRecord(produced_, ComputeStream());
-    cudaStreamWaitEvent(stream_, produced_, 0);
+    cudaError_t e = cudaEventRecord(produced_, ComputeStream());
+    if (e == cudaSuccess) e = cudaStreamWaitEvent(stream_, produced_, 0);
+    if (e != cudaSuccess) return Broken(CudaError(e, InGroup(op).c_str()));
     const ncclResult_t r = issue();
     if (r != ncclSuccess && r != ncclInProgress) {
       absl::Status s = absl::InternalError(absl::StrCat(OpName(op), " in group '", options_.group,
@@ -353,10 +356,9 @@ class NcclCommunicator final : public Communicator {
     ++counters_[op].calls;
     if (!broken_.ok()) return broken_;
     if (auto s = Enqueue(op, issue); !s.ok()) return s;
-    cudaEvent_t done;
-    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
-    cudaEventRecord(done, stream_);
-    return AwaitEvent(done, Clock::now() + options_.timeout, op, {});
+    absl::StatusOr<cudaEvent_t> done = MarkQueued(op);
+    if (!done.ok()) return done.status();
+    return AwaitEvent(*done, Clock::now() + options_.timeout, op, {});
   }
 
   // Ring all-reduce volume: 2·(P−1)/P of the buffer each way.
@@ -368,13 +370,32 @@ class NcclCommunicator final : public Communicator {
     c.messages_sent += 2 * (size_ - 1);
   }
 
+  // An event marking the work enqueued so far on the comm stream. A failure
+  // leaves the stream's order unknown, so it breaks the communicator.
+  absl::StatusOr<cudaEvent_t> MarkQueued(Op op) {
+    cudaEvent_t done = nullptr;
+    cudaError_t e = cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    if (e == cudaSuccess) e = cudaEventRecord(done, stream_);
+    if (e == cudaSuccess) return done;
+    if (done != nullptr) cudaEventDestroy(done);
+    return Broken(CudaError(e, InGroup(op).c_str()));
+  }
+
   // The work enqueued so far on the comm stream as a batch to wait for.
-  std::unique_ptr<PendingBatch> InFlight(Op op, std::vector<int> peers) {
-    cudaEvent_t done;
-    cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
-    cudaEventRecord(done, stream_);
+  absl::StatusOr<std::unique_ptr<PendingBatch>> InFlight(Op op, std::vector<int> peers) {
+    absl::StatusOr<cudaEvent_t> done = MarkQueued(op);
+    if (!done.ok()) return done.status();
     return std::unique_ptr<PendingBatch>(
-        new NcclBatch(this, op, done, Clock::now() + options_.timeout, std::move(peers)));
+        new NcclBatch(this, op, *done, Clock::now() + options_.timeout, std::move(peers)));
+  }
+
+  std::string InGroup(Op op) const {
+    return absl::StrCat(OpName(op), " in group '", options_.group, "'");
+  }
+
+  absl::Status Broken(absl::Status s) {
+    Break(s);
+    return s;
   }
 
   // NCCL reads and writes device memory only. Host buffers (the loss, a
@@ -403,8 +424,11 @@ class NcclCommunicator final : public Communicator {
     char* device_in = device_stage_ + in_offset;
     if (auto s = Collective(op,
                             [&] {
-                              cudaMemcpyAsync(device_in, host_stage_ + in_offset, in_bytes,
-                                              cudaMemcpyHostToDevice, stream_);
+                              if (cudaMemcpyAsync(device_in, host_stage_ + in_offset, in_bytes,
+                                                  cudaMemcpyHostToDevice,
+                                                  stream_) != cudaSuccess) {
+                                return ncclUnhandledCudaError;
+                              }
                               return issue(device_in, device_stage_);
                             });
         !s.ok()) {
@@ -412,11 +436,14 @@ class NcclCommunicator final : public Communicator {
     }
     // The collective is complete; the copy back is awaited the same way, so
     // even a stream still busy with a send/recv batch cannot block the host.
-    cudaMemcpyAsync(host_stage_, device_stage_, out_bytes, cudaMemcpyDeviceToHost, stream_);
-    cudaEvent_t copied;
-    cudaEventCreateWithFlags(&copied, cudaEventDisableTiming);
-    cudaEventRecord(copied, stream_);
-    if (auto s = AwaitEvent(copied, Clock::now() + options_.timeout, op, {}); !s.ok()) return s;
+    if (cudaError_t e = cudaMemcpyAsync(host_stage_, device_stage_, out_bytes,
+                                        cudaMemcpyDeviceToHost, stream_);
+        e != cudaSuccess) {
+      return Broken(CudaError(e, InGroup(op).c_str()));
+    }
+    absl::StatusOr<cudaEvent_t> copied = MarkQueued(op);
+    if (!copied.ok()) return copied.status();
+    if (auto s = AwaitEvent(*copied, Clock::now() + options_.timeout, op, {}); !s.ok()) return s;
     std::memcpy(out, host_stage_, out_bytes);
     return absl::OkStatus();
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/view_checks.h"
 
 namespace spindle::kernels::cpu {
 namespace {
@@ -24,58 +25,6 @@ absl::Status Invalid(const std::string& field, const std::string& why) {
 absl::Status CheckPositive(const char* field, int64_t value) {
   if (value > 0) return absl::OkStatus();
   return Invalid(field, absl::StrCat("must be positive, got ", value));
-}
-
-struct Axis {
-  const char* name;
-  int64_t stride;
-  int64_t extent;
-};
-
-// Strides must be >= 0. For outputs, distinct indices must not share memory:
-// walking axes by increasing stride, each stride must clear the span of the
-// axes inside it (innermost: `inner` contiguous elements).
-absl::Status CheckStrides(const std::string& view, std::array<Axis, 3> axes, int64_t inner,
-                          bool output) {
-  for (const Axis& a : axes) {
-    if (a.stride < 0) {
-      return Invalid(absl::StrCat(view, ".", a.name), absl::StrCat("is negative (", a.stride, ")"));
-    }
-  }
-  if (!output) return absl::OkStatus();
-  std::sort(axes.begin(), axes.end(),
-            [](const Axis& x, const Axis& y) { return x.stride < y.stride; });
-  int64_t span = inner;
-  for (const Axis& a : axes) {
-    if (a.extent <= 1) continue;
-    if (a.stride < span) {
-      return Invalid(absl::StrCat(view, ".", a.name),
-                     absl::StrCat(a.stride, " makes output elements overlap (needs >= ", span,
-                                  "; d is contiguous)"));
-    }
-    span = a.stride * (a.extent - 1) + span;
-  }
-  return absl::OkStatus();
-}
-
-template <typename T>
-absl::Status CheckBshd(const std::string& name, const BshdView<T>& v, int64_t b, int64_t s,
-                       int64_t h, int64_t d, bool output) {
-  if (v.data == nullptr) return Invalid(absl::StrCat(name, ".data"), "is null");
-  return CheckStrides(name,
-                      {Axis{"batch_stride", v.batch_stride, b}, Axis{"row_stride", v.row_stride, s},
-                       Axis{"head_stride", v.head_stride, h}},
-                      d, output);
-}
-
-template <typename T>
-absl::Status CheckBhs(const std::string& name, const BhsView<T>& v, int64_t b, int64_t h, int64_t s,
-                      bool output) {
-  if (v.data == nullptr) return Invalid(absl::StrCat(name, ".data"), "is null");
-  return CheckStrides(name,
-                      {Axis{"batch_stride", v.batch_stride, b},
-                       Axis{"head_stride", v.head_stride, h}, Axis{"unused", 0, 1}},
-                      s, output);
 }
 
 absl::Status CheckPositions(const char* field, const int64_t* pos, int64_t n) {
@@ -107,34 +56,34 @@ absl::Status ValidateProblem(const AttentionProblem& p) {
     return Invalid("AttentionProblem.valid_len", absl::StrCat("is negative (", p.valid_len, ")"));
   }
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionProblem.q", p.q, p.b, p.s_q, p.h, p.d, /*output=*/false));
+      CheckBshdView("AttentionProblem.q", p.q, p.b, p.s_q, p.h, p.d, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionProblem.k", p.k, p.b, p.s_k, p.h_kv, p.d, /*output=*/false));
+      CheckBshdView("AttentionProblem.k", p.k, p.b, p.s_k, p.h_kv, p.d, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionProblem.v", p.v, p.b, p.s_k, p.h_kv, p.d, /*output=*/false));
+      CheckBshdView("AttentionProblem.v", p.v, p.b, p.s_k, p.h_kv, p.d, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(CheckPositions("AttentionProblem.q_pos", p.q_pos, p.s_q));
   return CheckPositions("AttentionProblem.k_pos", p.k_pos, p.s_k);
 }
 
 absl::Status ValidateForwardOut(const AttentionProblem& p, const AttentionForwardOut& out) {
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionForwardOut.o", out.o, p.b, p.s_q, p.h, p.d, /*output=*/true));
-  return CheckBhs("AttentionForwardOut.lse", out.lse, p.b, p.h, p.s_q, /*output=*/true);
+      CheckBshdView("AttentionForwardOut.o", out.o, p.b, p.s_q, p.h, p.d, /*output=*/true));
+  return CheckBhsView("AttentionForwardOut.lse", out.lse, p.b, p.h, p.s_q, /*output=*/true);
 }
 
 absl::Status ValidateBackward(const AttentionProblem& p, const AttentionBackwardIn& in,
                               const AttentionBackwardOut& out) {
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionBackwardIn.o", in.o, p.b, p.s_q, p.h, p.d, /*output=*/false));
+      CheckBshdView("AttentionBackwardIn.o", in.o, p.b, p.s_q, p.h, p.d, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionBackwardIn.d_o", in.d_o, p.b, p.s_q, p.h, p.d, /*output=*/false));
+      CheckBshdView("AttentionBackwardIn.d_o", in.d_o, p.b, p.s_q, p.h, p.d, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBhs("AttentionBackwardIn.lse", in.lse, p.b, p.h, p.s_q, /*output=*/false));
+      CheckBhsView("AttentionBackwardIn.lse", in.lse, p.b, p.h, p.s_q, /*output=*/false));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionBackwardOut.dq", out.dq, p.b, p.s_q, p.h, p.d, /*output=*/true));
+      CheckBshdView("AttentionBackwardOut.dq", out.dq, p.b, p.s_q, p.h, p.d, /*output=*/true));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("AttentionBackwardOut.dk", out.dk, p.b, p.s_k, p.h_kv, p.d, /*output=*/true));
-  return CheckBshd("AttentionBackwardOut.dv", out.dv, p.b, p.s_k, p.h_kv, p.d, /*output=*/true);
+      CheckBshdView("AttentionBackwardOut.dk", out.dk, p.b, p.s_k, p.h_kv, p.d, /*output=*/true));
+  return CheckBshdView("AttentionBackwardOut.dv", out.dv, p.b, p.s_k, p.h_kv, p.d, /*output=*/true);
 }
 
 absl::Status ValidateMerge(const MergeProblem& m) {
@@ -143,12 +92,12 @@ absl::Status ValidateMerge(const MergeProblem& m) {
   SPINDLE_KERNELS_RETURN_IF_ERROR(CheckPositive("MergeProblem.h", m.h));
   SPINDLE_KERNELS_RETURN_IF_ERROR(CheckPositive("MergeProblem.d", m.d));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("MergeProblem.o", m.o, m.b, m.s, m.h, m.d, /*output=*/true));
+      CheckBshdView("MergeProblem.o", m.o, m.b, m.s, m.h, m.d, /*output=*/true));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBhs("MergeProblem.lse", m.lse, m.b, m.h, m.s, /*output=*/true));
+      CheckBhsView("MergeProblem.lse", m.lse, m.b, m.h, m.s, /*output=*/true));
   SPINDLE_KERNELS_RETURN_IF_ERROR(
-      CheckBshd("MergeProblem.o_blk", m.o_blk, m.b, m.s, m.h, m.d, /*output=*/false));
-  return CheckBhs("MergeProblem.lse_blk", m.lse_blk, m.b, m.h, m.s, /*output=*/false);
+      CheckBshdView("MergeProblem.o_blk", m.o_blk, m.b, m.s, m.h, m.d, /*output=*/false));
+  return CheckBhsView("MergeProblem.lse_blk", m.lse_blk, m.b, m.h, m.s, /*output=*/false);
 }
 
 }  // namespace spindle::kernels::cpu

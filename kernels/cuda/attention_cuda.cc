@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/cuda/launch_status.h"
+#include "kernels/view_checks.h"
 
 namespace spindle::kernels::cuda {
 namespace {
@@ -42,6 +43,12 @@ absl::Status CheckGradView(const BshdView<float>& v, const char* name) {
     return Invalid(absl::StrCat(name, " must be 8-byte aligned with even, non-negative strides"));
   }
   return absl::OkStatus();
+}
+
+// The kernels write every output element from exactly one thread (dq by
+// atomics): views whose elements overlap would race.
+absl::Status CheckNoOverlap(absl::Status s) {
+  return s.ok() ? s : Invalid(std::string(s.message()));
 }
 
 absl::Status CheckProblem(const CudaAttentionProblem& p) {
@@ -111,6 +118,10 @@ absl::Status AttentionForward(const CudaAttentionProblem& p, const CudaForwardOu
       out.o.head_stride % 2 != 0) {
     return Invalid("o must be 4-byte aligned with even strides");
   }
+  if (auto s = CheckNoOverlap(CheckBshdView("o", out.o, p.b, p.s_q, p.h, p.d, true)); !s.ok())
+    return s;
+  if (auto s = CheckNoOverlap(CheckBhsView("lse", out.lse, p.b, p.h, p.s_q, true)); !s.ok())
+    return s;
   FlashForwardArgs a;
   FillInputs(p, a);
   a.o = out.o.data;
@@ -137,6 +148,12 @@ absl::Status AttentionBackward(const CudaAttentionProblem& p, const CudaBackward
   if (auto s = CheckGradView(out.dq, "dq"); !s.ok()) return s;
   if (auto s = CheckGradView(out.dk, "dk"); !s.ok()) return s;
   if (auto s = CheckGradView(out.dv, "dv"); !s.ok()) return s;
+  if (auto s = CheckNoOverlap(CheckBshdView("dq", out.dq, p.b, p.s_q, p.h, p.d, true)); !s.ok())
+    return s;
+  if (auto s = CheckNoOverlap(CheckBshdView("dk", out.dk, p.b, p.s_k, p.h_kv, p.d, true)); !s.ok())
+    return s;
+  if (auto s = CheckNoOverlap(CheckBshdView("dv", out.dv, p.b, p.s_k, p.h_kv, p.d, true)); !s.ok())
+    return s;
   if (BackwardWorkspaceBytes(p) > 0 && (workspace == nullptr || !Aligned(workspace, 16))) {
     return Invalid("workspace must be non-null and 16-byte aligned (BackwardWorkspaceBytes)");
   }

@@ -18,6 +18,9 @@
 
 namespace spindle::kernels::cuda {
 
+// Masks compare 32-bit positions; 2^31 - 1 marks a row past a block's end.
+constexpr int64_t kPositionLimit = (int64_t{1} << 31) - 1;
+
 struct CudaAttentionProblem {
   ElemType type = ElemType::kBFloat16;
   BshdView<const void> q;  // (b, s_q, h, d)
@@ -26,6 +29,7 @@ struct CudaAttentionProblem {
   int64_t b = 0, s_q = 0, s_k = 0, h = 0, h_kv = 0, d = 0;
   float scale = 0;  // > 0, usually 1/sqrt(d)
   bool causal = false;
+  // Device arrays the kernels cannot check: each entry in [0, kPositionLimit).
   const int64_t* q_pos = nullptr;  // device (s_q); nullptr: 0..s_q-1
   const int64_t* k_pos = nullptr;  // device (s_k); nullptr: 0..s_k-1
   int64_t valid_len = kNoPadding;

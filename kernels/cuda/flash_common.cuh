@@ -193,7 +193,8 @@ __device__ __forceinline__ TileMask Classify(Bounds q, Bounds k, bool causal, in
 // Per-element masks compare 32-bit positions (sequences below 2^31 tokens, as
 // the host wrapper checks): 64-bit compares in the inner loop cost the
 // registers that keep the accumulators from spilling. Rows or keys past the
-// end of a block get kPastEnd and are never visible.
+// end of a block get kPastEnd and are never visible (the host side keeps real
+// positions below it: kPositionLimit in attention_cuda.h).
 constexpr int kPastEnd = 0x7fffffff;
 __device__ __forceinline__ int Position32(const int64_t* pos, int64_t i, int64_t n) {
   return i < n ? static_cast<int>(pos == nullptr ? i : pos[i]) : kPastEnd;

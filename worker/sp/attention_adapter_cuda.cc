@@ -44,6 +44,10 @@ kc::ElemType ElemTypeOf(const at::Tensor& q) {
 // kernel that reads it.
 at::Tensor DevicePositions(const std::vector<int64_t>* pos, const at::Tensor& q) {
   if (pos == nullptr) return at::Tensor();
+  for (const int64_t p : *pos) {
+    TORCH_CHECK(p >= 0 && p < kc::kPositionLimit, "CUDA attention takes token positions in [0, ",
+                kc::kPositionLimit, "), got ", p);
+  }
   at::Tensor host = at::empty({static_cast<int64_t>(pos->size())},
                               at::TensorOptions().dtype(at::kLong).pinned_memory(true));
   std::copy(pos->begin(), pos->end(), host.data_ptr<int64_t>());

@@ -229,5 +229,33 @@ TEST(FlashCudaValidationTest, NamesTheFieldWithoutTouchingTheDevice) {
   EXPECT_NE(s.message().find("q must be 16-byte aligned"), std::string::npos) << s;
 }
 
+// Outputs whose elements share memory would race between threads; refused
+// before launch, naming the view and stride.
+TEST(FlashCudaValidationTest, RefusesOverlappingOutputsWithoutTouchingTheDevice) {
+  alignas(16) static uint16_t in[64 * 8];
+  alignas(16) static float out[64 * 8 * 2];
+  CudaAttentionProblem p;
+  p.b = 1;
+  p.h = 2;
+  p.h_kv = 1;
+  p.s_q = p.s_k = 4;
+  p.d = 64;
+  p.scale = 0.125f;
+  p.q = {in, 0, 128, 64};
+  p.k = p.v = {in, 0, 64, 64};
+  // Rows 64 elements apart but two heads of 64 each: row i's head 1 is row i+1's head 0.
+  const CudaForwardOut fwd{{out, 0, 64, 64}, {out, 0, 4}};
+  auto s = AttentionForward(p, fwd, nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cuda attention: o."), std::string::npos) << s;
+  EXPECT_NE(s.message().find("makes output elements overlap"), std::string::npos) << s;
+  const CudaBackwardIn bin{{in, 0, 128, 64}, {in, 0, 128, 64}, {out, 0, 4}};
+  const CudaBackwardOut bout{{out, 0, 128, 64}, {out, 0, 0, 64}, {out, 0, 64, 64}, false};
+  s = AttentionBackward(p, bin, bout, out, nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("dk.row_stride: 0 makes output elements overlap"), std::string::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace spindle::kernels::cuda
