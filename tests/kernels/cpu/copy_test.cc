@@ -6,24 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "kernels/layout_copy.h"
+#include "tests/kernels/layout_copy_maps.h"
 
 namespace spindle::kernels {
 namespace {
 
-constexpr int64_t kB = 2, kS = 5, kH = 8, kD = 6, kP = 4, kHp = kH / kP;
-constexpr int64_t kSeg = kB * kS * kHp * kD;  // elements of one packed segment
-
-std::vector<uint16_t> Iota(size_t n) {
-  std::vector<uint16_t> v(n);
-  std::iota(v.begin(), v.end(), uint16_t{1});
-  return v;
-}
-
-UlyssesShape Shape() { return {kB, kS, kH, kD, kP, 2}; }
+using namespace layout_maps;  // the shared problem and its index maps
 
 void Walk(const absl::StatusOr<Copy3dArgs>& args) {
   ASSERT_TRUE(args.ok()) << args.status();
@@ -33,14 +24,7 @@ void Walk(const absl::StatusOr<Copy3dArgs>& args) {
 TEST(LayoutCopyTest, PackHeadsPutsHeadGroupJInSegmentJAndUnpackHeadsInvertsIt) {
   std::vector<uint16_t> in = Iota(kB * kS * kH * kD), send(in.size()), back(in.size());
   Walk(UlyssesPackHeadsArgs(Shape(), {in.data(), kS * kH * kD, kH * kD, kD}, send.data()));
-  for (int64_t j = 0; j < kP; ++j)
-    for (int64_t b = 0; b < kB; ++b)
-      for (int64_t i = 0; i < kS; ++i)
-        for (int64_t x = 0; x < kHp * kD; ++x) {
-          const int64_t at = ((j * kB + b) * kS + i) * kHp * kD + x;
-          const int64_t from = (b * kS + i) * kH * kD + j * kHp * kD + x;
-          ASSERT_EQ(send[at], in[from]) << "segment " << j << " b " << b << " token " << i;
-        }
+  EXPECT_TRUE(IsPackedByHeads(send, in));
   Walk(UlyssesUnpackHeadsArgs(Shape(), send.data(), {back.data(), kS * kH * kD, kH * kD, kD}));
   EXPECT_EQ(back, in);
 }
@@ -49,14 +33,7 @@ TEST(LayoutCopyTest, UnpackTokensPlacesRankITokensAtRowISAndPackTokensInvertsIt)
   const int64_t rows = kP * kS;
   std::vector<uint16_t> recv = Iota(kP * kSeg), out(recv.size()), again(recv.size());
   Walk(UlyssesUnpackTokensArgs(Shape(), recv.data(), {out.data(), rows * kHp * kD, kHp * kD, kD}));
-  for (int64_t i = 0; i < kP; ++i)
-    for (int64_t b = 0; b < kB; ++b)
-      for (int64_t t = 0; t < kS; ++t)
-        for (int64_t x = 0; x < kHp * kD; ++x) {
-          const int64_t at = (b * rows + i * kS + t) * kHp * kD + x;
-          const int64_t from = ((i * kB + b) * kS + t) * kHp * kD + x;
-          ASSERT_EQ(out[at], recv[from]) << "rank " << i << " b " << b << " token " << t;
-        }
+  EXPECT_TRUE(IsUnpackedByTokens(out, recv));
   Walk(UlyssesPackTokensArgs(Shape(), {out.data(), rows * kHp * kD, kHp * kD, kD}, again.data()));
   EXPECT_EQ(again, recv);
 }

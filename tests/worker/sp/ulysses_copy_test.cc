@@ -59,27 +59,24 @@ TEST(UlyssesCopyTest, SingleHeadPartsWithOddStridesAreCopied) {
   EXPECT_TRUE(UnpackHeads(send, {0, kB, kL, 1, kD}).equal(t));
 }
 
+template <typename Fn>
+void ExpectRefusal(Fn fn, const std::string& text) {
+  try {
+    fn();
+    ADD_FAILURE() << "not refused; expected an error containing '" << text << "'";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find(text), std::string::npos)
+        << e.what_without_backtrace();
+  }
+}
+
 TEST(UlyssesCopyTest, RefusesMismatchedPartsNamingTheProblem) {
   const at::Tensor t = Random({kB, kL, kU * 2, kD});
   at::Tensor send = at::empty({kU, kB * kL * 2 * kD}, t.options());
-  try {
-    PackHeads(t, {0, kB, kL, 3, kD}, send);
-    FAIL() << "a part of the wrong shape was packed";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("Ulysses pack expected"),
-              std::string::npos)
-        << e.what_without_backtrace();
-  }
-  try {
-    PackHeads(t, {1, kB, kL, 2, kD}, send);
-    FAIL() << "a part past the segment's end was packed";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("does not fit a segment"),
-              std::string::npos)
-        << e.what_without_backtrace();
-  }
+  ExpectRefusal([&] { PackHeads(t, {0, kB, kL, 3, kD}, send); }, "Ulysses pack expected");
+  ExpectRefusal([&] { PackHeads(t, {1, kB, kL, 2, kD}, send); }, "does not fit a segment");
   at::Tensor floats = send.to(at::kFloat);
-  EXPECT_THROW(PackHeads(t, {0, kB, kL, 2, kD}, floats), c10::Error);
+  ExpectRefusal([&] { PackHeads(t, {0, kB, kL, 2, kD}, floats); }, "must share dtype and device");
 }
 
 }  // namespace
