@@ -148,10 +148,16 @@ munge --socket="$socket" --no-input | unmunge --socket="$socket" >/dev/null ||
 
 # --- slurm ---------------------------------------------------------------------
 port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+# Ports below the kernel's ephemeral range: there, an outgoing connection of a
+# test running alongside could take the port between the pick and
+# slurmctld's bind (which then fails "Address already in use").
+read -r ephemeral_lo _ </proc/sys/net/ipv4/ip_local_port_range
+port_lo=20000 port_hi=$ephemeral_lo
+((port_hi - port_lo >= 1000)) || { port_lo=40000 port_hi=60000; }
 pick_port() {
   local p
   for _ in $(seq 50); do
-    p=$((40000 + RANDOM % 20000))
+    p=$((port_lo + RANDOM % (port_hi - port_lo)))
     [[ $p != "${1:-}" ]] && port_free "$p" && { echo "$p"; return 0; }
   done
   return 1
