@@ -44,6 +44,11 @@ void AddManagerMetrics(const ManagerMetrics& m, metrics::Families* f) {
   for (const auto& j : m.live_jobs) {
     if (j.mfu > 0) f->Add({{"job_id", j.id}}, j.mfu);
   }
+  f->Gauge("spindle_job_eta_seconds",
+           "Seconds to the schedule's last step at the attempt's recent step time.");
+  for (const auto& j : m.live_jobs) {
+    if (j.state == "running" && j.eta_seconds > 0) f->Add({{"job_id", j.id}}, j.eta_seconds);
+  }
   f->Gauge("spindle_plan_predicted_step_seconds", "The planner's step time for the chosen plan.");
   for (const auto& j : m.live_jobs) {
     if (j.predicted_step_seconds > 0) f->Add({{"job_id", j.id}}, j.predicted_step_seconds);
@@ -102,6 +107,8 @@ ManagerMetrics JobManager::Metrics() {
       ++j.restarts[absl::AsciiStrToLower(v1::FailureKind_Name(f.kind()))];
     }
     j.mfu = e->job.progress().mfu();
+    const v1::Progress& p = e->job.progress();
+    if (p.step() < p.total_steps()) j.eta_seconds = p.eta_seconds();
     m.live_jobs.push_back(std::move(j));
   }
   for (const auto& [id, w] : pool_.workers()) {

@@ -20,6 +20,7 @@ struct ManagerMetrics {
     int attempt = 0, dp = 0, ulysses = 0, ring = 0, world = 0;
     std::map<std::string, int> restarts;  // by reason: user, infrastructure, hang
     double mfu = 0;
+    double eta_seconds = 0;  // to the schedule's last step; 0: unknown or done
     double predicted_step_seconds = 0, predicted_memory_bytes = 0;
   };
   std::vector<Job> live_jobs;
