@@ -1,7 +1,5 @@
 #include "kernels/cpu/validate.h"
 
-#include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>

@@ -36,19 +36,22 @@ absl::Status CheckTileView(const View& v, const char* name) {
   return absl::OkStatus();
 }
 
-absl::Status CheckGradView(const BshdView<float>& v, const char* name) {
-  if (v.data == nullptr) return Invalid(absl::StrCat(name, " is null"));
-  if (!Aligned(v.data, 8) || v.batch_stride % 2 != 0 || v.row_stride % 2 != 0 ||
-      v.head_stride % 2 != 0 || v.batch_stride < 0 || v.row_stride < 0 || v.head_stride < 0) {
-    return Invalid(absl::StrCat(name, " must be 8-byte aligned with even, non-negative strides"));
-  }
-  return absl::OkStatus();
-}
-
 // The kernels write every output element from exactly one thread (dq by
 // atomics): views whose elements overlap would race.
 absl::Status CheckNoOverlap(absl::Status s) {
   return s.ok() ? s : Invalid(std::string(s.message()));
+}
+
+// An fp32 gradient (b, s, h, d): stored as float2, so 8-byte aligned with even
+// strides, and its elements must not overlap.
+absl::Status CheckGradView(const BshdView<float>& v, const char* name, int64_t b, int64_t s,
+                           int64_t h, int64_t d) {
+  if (v.data == nullptr) return Invalid(absl::StrCat(name, " is null"));
+  if (!Aligned(v.data, 8) || v.batch_stride % 2 != 0 || v.row_stride % 2 != 0 ||
+      v.head_stride % 2 != 0) {
+    return Invalid(absl::StrCat(name, " must be 8-byte aligned with even strides"));
+  }
+  return CheckNoOverlap(CheckBshdView(name, v, b, s, h, d, /*output=*/true));
 }
 
 absl::Status CheckProblem(const CudaAttentionProblem& p) {
@@ -145,15 +148,9 @@ absl::Status AttentionBackward(const CudaAttentionProblem& p, const CudaBackward
     return Invalid("o must be non-null, 4-byte aligned, with even strides");
   }
   if (in.lse.data == nullptr) return Invalid("lse is null");
-  if (auto s = CheckGradView(out.dq, "dq"); !s.ok()) return s;
-  if (auto s = CheckGradView(out.dk, "dk"); !s.ok()) return s;
-  if (auto s = CheckGradView(out.dv, "dv"); !s.ok()) return s;
-  if (auto s = CheckNoOverlap(CheckBshdView("dq", out.dq, p.b, p.s_q, p.h, p.d, true)); !s.ok())
-    return s;
-  if (auto s = CheckNoOverlap(CheckBshdView("dk", out.dk, p.b, p.s_k, p.h_kv, p.d, true)); !s.ok())
-    return s;
-  if (auto s = CheckNoOverlap(CheckBshdView("dv", out.dv, p.b, p.s_k, p.h_kv, p.d, true)); !s.ok())
-    return s;
+  if (auto s = CheckGradView(out.dq, "dq", p.b, p.s_q, p.h, p.d); !s.ok()) return s;
+  if (auto s = CheckGradView(out.dk, "dk", p.b, p.s_k, p.h_kv, p.d); !s.ok()) return s;
+  if (auto s = CheckGradView(out.dv, "dv", p.b, p.s_k, p.h_kv, p.d); !s.ok()) return s;
   if (BackwardWorkspaceBytes(p) > 0 && (workspace == nullptr || !Aligned(workspace, 16))) {
     return Invalid("workspace must be non-null and 16-byte aligned (BackwardWorkspaceBytes)");
   }
