@@ -141,8 +141,9 @@ void Subprocess::Signal(int sig) {
   if (running()) kill(pid_, sig);
 }
 
-absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& children,
-                                                std::chrono::milliseconds timeout, bool fail_fast) {
+absl::StatusOr<std::vector<ExitStatus>> WaitAll(
+    std::vector<Subprocess>& children, std::chrono::milliseconds timeout, bool fail_fast,
+    const std::function<void(std::vector<Subprocess>&)>& between_polls) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     bool all_done = true;
@@ -169,6 +170,7 @@ absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& childre
                                                       " still running after ", timeout.count(),
                                                       " ms; killed them"));
     }
+    if (between_polls) between_polls(children);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::vector<ExitStatus> statuses;

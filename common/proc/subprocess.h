@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -61,10 +62,13 @@ class Subprocess {
 
 // Waits until every child ended or timeout passed; with fail_fast, the first
 // child to fail makes the others get SIGKILL at once (one dead rank dooms its
-// job). Returns every child's status; DeadlineExceeded names the children
-// still running at the deadline, which are then killed.
-absl::StatusOr<std::vector<ExitStatus>> WaitAll(std::vector<Subprocess>& children,
-                                                std::chrono::milliseconds timeout, bool fail_fast);
+// job). between_polls, when set, runs every few milliseconds while children
+// run (to forward a signal, say). Returns every child's status;
+// DeadlineExceeded names the children still running at the deadline, which
+// are then killed.
+absl::StatusOr<std::vector<ExitStatus>> WaitAll(
+    std::vector<Subprocess>& children, std::chrono::milliseconds timeout, bool fail_fast,
+    const std::function<void(std::vector<Subprocess>&)>& between_polls = nullptr);
 
 // The path of the running executable (/proc/self/exe).
 std::string SelfExecutable();

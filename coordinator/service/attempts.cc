@@ -7,6 +7,7 @@
 #include "common/config/emit.h"
 #include "common/config/resolve.h"
 #include "common/layout/flops.h"
+#include "common/proc/rank_exit.h"
 #include "common/rpc/secret.h"
 #include "common/rpc/token_check.h"
 #include "coordinator/service/hang.h"
@@ -35,6 +36,10 @@ config::JobSpec RankSpec(const config::JobSpec& spec, const planner::Plan& plan)
 
 std::string DescribeExit(const v1::RankState& r) {
   if (r.signal() != 0) return absl::StrCat("was killed by signal ", r.signal());
+  if (r.exit_code() == proc::kRankExitStopped) {
+    return absl::StrCat("stopped on a signal after committing a checkpoint (exit code ",
+                        r.exit_code(), ")");
+  }
   return absl::StrCat("exited with code ", r.exit_code());
 }
 
@@ -148,7 +153,9 @@ void JobManager::TryPlace(Entry& e) {
     }
     pool_.Reserve(key, r.worker, r.device);
     a.workers.insert(r.worker);
-    a.ranks[r.rank] = RankLive{r.worker, r.device, v1::RankState::PHASE_UNSPECIFIED, 0, 0};
+    RankLive& live = a.ranks[r.rank];
+    live.worker = r.worker;
+    live.device = r.device;
     v1::RankSummary* summary = e.job.add_ranks();
     summary->set_rank(r.rank);
     summary->set_worker(r.worker);
@@ -209,7 +216,7 @@ void JobManager::TryPlace(Entry& e) {
   });
 }
 
-void JobManager::StopAttempt(Entry& e, const std::string& reason) {
+void JobManager::StopAttempt(Entry& e, const std::string& reason, milliseconds grace) {
   Attempt& a = e.attempt;
   if (!a.active) return;
   a.active = false;
@@ -220,7 +227,6 @@ void JobManager::StopAttempt(Entry& e, const std::string& reason) {
     WorkerEntry* w = pool_.Find(worker);
     if (w != nullptr && w->alive) targets.emplace_back(worker, w->control);
   }
-  const milliseconds grace = options_.stop_grace;
   const milliseconds rpc_timeout = options_.rpc_timeout;
   Async([this, key, targets = std::move(targets), grace, rpc_timeout, reason] {
     for (const auto& [worker, stub] : targets) {
@@ -261,7 +267,7 @@ void JobManager::FailAttempt(Entry& e, v1::Failure f) {
   f.set_time_ms(NowMillis());
   const bool user = f.kind() == v1::USER;
   *e.job.add_failures() = std::move(f);
-  StopAttempt(e, cause);
+  StopAttempt(e, cause, milliseconds(0));
   const int attempts = 1 + e.job.max_restarts();
   if (e.job.attempt() < attempts && !shutting_down_ && !user) {
     const milliseconds backoff = e.spec.fault_tolerance.backoff;
@@ -372,8 +378,10 @@ void JobManager::OnRankState(Entry& e, const std::string& worker, const v1::Rank
   if (r.phase() != v1::RankState::EXITED) return;
   if (r.exit_code() != 0 || r.signal() != 0) {
     v1::Failure f;
-    // The trainer exits 2 for a bad spec, data or usage (worker/tools/trainer_main.cc).
-    f.set_kind(r.signal() == 0 && r.exit_code() == 2 ? v1::USER : v1::INFRASTRUCTURE);
+    // A bad spec, data or usage is the user's; a stop (a worker shutting down)
+    // and everything else are restartable.
+    f.set_kind(r.signal() == 0 && r.exit_code() == proc::kRankExitInvalid ? v1::USER
+                                                                          : v1::INFRASTRUCTURE);
     f.set_rank(r.rank());
     f.set_worker(worker);
     f.set_device(r.device());

@@ -126,7 +126,9 @@ void JobManager::Shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
     for (auto& e : jobs_) {
-      if (e->attempt.active) StopAttempt(*e, "the coordinator is shutting down");
+      if (e->attempt.active) {
+        StopAttempt(*e, "the coordinator is shutting down", options_.stop_grace);
+      }
     }
     changed_.notify_all();
   }
@@ -293,7 +295,7 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id_or_prefix,
         absl::StrCat("job ", e.job.id(), " already ended: ", v1::JobState_Name(e.job.state())));
   }
   const std::string why = reason.empty() ? "cancelled" : "cancelled: " + reason;
-  if (e.attempt.active) StopAttempt(e, why);
+  if (e.attempt.active) StopAttempt(e, why, options_.stop_grace);
   SetState(e, v1::CANCELLED, why);
   return e.job;
 }

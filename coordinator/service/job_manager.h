@@ -40,7 +40,9 @@ struct ManagerOptions {
   std::string rendezvous_target;  // host:port the ranks reach the coordinator at
   std::chrono::milliseconds heartbeat_interval{1000};  // asked of workers
   std::chrono::milliseconds worker_lease{10000};       // silence = worker lost
-  std::chrono::milliseconds stop_grace{10000};         // SIGTERM -> SIGKILL
+  // Cancel and shutdown: SIGTERM (the ranks commit a checkpoint at the next
+  // step boundary) -> SIGKILL; covers a step plus a checkpoint save.
+  std::chrono::milliseconds stop_grace{10000};
   std::chrono::milliseconds rpc_timeout{10000};        // coordinator -> worker calls
   std::chrono::milliseconds tick{100};                 // scheduler period
   rpc::Security security;  // for channels to workers (TLS, token)
@@ -119,7 +121,11 @@ class JobManager {
   // except for USER failures, which a restart would only repeat.
   void FailAttempt(Entry& e, v1::Failure f);
   void FailAttempt(Entry& e, v1::FailureKind kind, const std::string& cause);
-  void StopAttempt(Entry& e, const std::string& reason);  // async stop, then release
+  // Async stop, then release. Ranks take SIGTERM as "commit a checkpoint at
+  // the next step boundary, then exit" and get SIGKILL `grace` later: the
+  // stop grace for a cancel or shutdown, zero for a failed attempt, whose
+  // ranks could only wait on their dead peers.
+  void StopAttempt(Entry& e, const std::string& reason, std::chrono::milliseconds grace);
   void Succeed(Entry& e);
   void OnRankState(Entry& e, const std::string& worker, const v1::RankState& r);
   void OnProgress(Entry& e, const v1::RankProgress& p);

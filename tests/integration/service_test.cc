@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/local_cluster.h"
 
@@ -159,12 +160,15 @@ TEST_F(ServiceTest, PlansAndTrainsExactlyLikeTheLocalRunner) {
   EXPECT_NE(logs.out.find("step 20/20"), std::string::npos) << logs.out;
 }
 
-TEST_F(ServiceTest, CancelStopsEveryRankAndWaitSaysCancelled) {
+// Cancelled ranks first commit a checkpoint at the step they are on (the
+// schedule alone, every 10 steps, would leave the newest one behind it).
+TEST_F(ServiceTest, CancelCheckpointsThenStopsEveryRankAndWaitSaysCancelled) {
   const std::string id = Submit(cluster_, Write(Dir("long.yaml"), Spec("long", 100000, Dir("l"))));
   const json running = WaitFor(
       cluster_, id,
       [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") > 0; }, 120s);
   ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
+  const int64_t step_at_cancel = Int(running["progress"], "step");
   const CliResult cancel = cluster_.Cli({"cancel", id, "--reason", "test"});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
   EXPECT_EQ(cluster_.Cli({"wait", id}, 60s).exit_code, 4);
@@ -179,6 +183,22 @@ TEST_F(ServiceTest, CancelStopsEveryRankAndWaitSaysCancelled) {
     if (!free) std::this_thread::sleep_for(200ms);
   }
   EXPECT_TRUE(free);
+
+  int64_t newest = -1;
+  for (const auto& entry : std::filesystem::directory_iterator(Dir("l/ckpt"))) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && std::filesystem::exists(entry.path() / "MANIFEST.json")) {
+      newest = std::max<int64_t>(newest, std::stoll(name.substr(5)));
+    }
+  }
+  EXPECT_GE(newest, step_at_cancel);
+  // The worker relays the stopped rank's last progress: the job names it.
+  const std::string committed = absl::StrFormat("%s/step-%08d", Dir("l/ckpt"), newest);
+  const json ended = WaitFor(
+      cluster_, id, [&](const json& s) { return s.value("last_checkpoint", "") == committed; },
+      30s);
+  EXPECT_EQ(ended.value("last_checkpoint", ""), committed) << ended.dump(2);
+  EXPECT_EQ(ended.value("state", ""), "CANCELLED");
 }
 
 TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {

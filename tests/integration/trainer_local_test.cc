@@ -1,9 +1,11 @@
 // spindle-trainer as users run it: the launcher starts real rank processes
 // over Gloo; U2×R2 matches one process step for step; a rerun resumes from
-// the last checkpoint and continues the same trajectory; the exported
+// the last checkpoint and continues the same trajectory, and so does one
+// after SIGTERM stopped the ranks at a checkpoint; the exported
 // weights load in spindle-eval; bad data, or a cuda job with no GPU to run
 // on, fails before any rank starts.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cmath>
@@ -11,8 +13,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/proc/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -27,32 +32,50 @@ struct RunOutput {
   std::vector<double> losses;  // from --metrics, by step order
 };
 
-RunOutput Launch(const std::string& binary, std::vector<std::string> args, const TempDir& dir,
-                 const std::string& name, std::vector<std::string> env = {}) {
-  RunOutput run;
-  const std::string log = dir.Join(name + ".log");
-  const std::string metrics = dir.Join(name + ".jsonl");
+// Starts binary with its output to dir/name.log (and, for the trainer, rank
+// 0's per-step metrics to dir/name.jsonl).
+absl::StatusOr<proc::Subprocess> Start(const std::string& binary, std::vector<std::string> args,
+                                       const TempDir& dir, const std::string& name,
+                                       std::vector<std::string> env = {}) {
   proc::SpawnOptions o;
   o.program = binary;
   o.args = std::move(args);
   o.env = std::move(env);
-  if (binary == SPINDLE_TRAINER_BIN) o.args.insert(o.args.end(), {"--metrics", metrics});
-  o.stdout_path = log;
+  if (binary == SPINDLE_TRAINER_BIN) {
+    o.args.insert(o.args.end(), {"--metrics", dir.Join(name + ".jsonl")});
+  }
+  o.stdout_path = dir.Join(name + ".log");
   o.stderr_to_stdout = true;
-  auto child = proc::Subprocess::Spawn(o);
-  EXPECT_TRUE(child.ok()) << child.status();
-  if (!child.ok()) return run;
+  return proc::Subprocess::Spawn(o);
+}
+
+std::vector<double> Losses(const std::string& jsonl) {
+  std::vector<double> losses;
+  std::ifstream in(jsonl);
+  for (std::string line; std::getline(in, line);) {
+    losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+  }
+  return losses;
+}
+
+RunOutput Finish(proc::Subprocess child, const TempDir& dir, const std::string& name) {
+  RunOutput run;
   std::vector<proc::Subprocess> children;
-  children.push_back(std::move(*child));
+  children.push_back(std::move(child));
   auto exits = proc::WaitAll(children, std::chrono::minutes(4), /*fail_fast=*/true);
   EXPECT_TRUE(exits.ok()) << exits.status();
   if (exits.ok()) run.exit = (*exits)[0];
-  run.output = proc::TailFile(log, 200);
-  std::ifstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    run.losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  }
+  run.output = proc::TailFile(dir.Join(name + ".log"), 200);
+  run.losses = Losses(dir.Join(name + ".jsonl"));
   return run;
+}
+
+RunOutput Launch(const std::string& binary, std::vector<std::string> args, const TempDir& dir,
+                 const std::string& name, std::vector<std::string> env = {}) {
+  auto child = Start(binary, std::move(args), dir, name, std::move(env));
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  return Finish(std::move(child).value(), dir, name);
 }
 
 class TrainerLocalTest : public ::testing::Test {
@@ -129,6 +152,54 @@ TEST_F(TrainerLocalTest, RerunResumesFromTheLastCheckpoint) {
   ASSERT_EQ(rest.losses.size(), 2u);
   EXPECT_EQ(rest.losses[0], whole.losses[6]);
   EXPECT_EQ(rest.losses[1], whole.losses[7]);
+}
+
+// SIGTERM (what a cancel, a preemption or Ctrl-C sends) stops every rank at
+// the same step boundary after committing a checkpoint there; running the
+// job again resumes from it and matches an uninterrupted run exactly.
+TEST_F(TrainerLocalTest, SigtermCommitsACheckpointAndTheRerunContinuesExactly) {
+  // A constant rate after warmup: the trajectory does not depend on max_steps.
+  auto args = [&](int steps, const std::string& ckpt) {
+    std::vector<std::string> a = Args(2, 1, 2, steps);
+    a.insert(a.end(),
+             {"--set", "train.schedule.decay=constant", "--set", "checkpoint.every.steps=1000",
+              "--set", "checkpoint.dir=" + dir_.Join(ckpt)});
+    return a;
+  };
+  auto started = Start(SPINDLE_TRAINER_BIN, args(100000, "ckpt-stop"), dir_, "stopped");
+  ASSERT_TRUE(started.ok()) << started.status();
+  proc::Subprocess launcher = std::move(started).value();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (Losses(dir_.Join("stopped.jsonl")).size() < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  launcher.Signal(SIGTERM);
+  const RunOutput stopped = Finish(std::move(launcher), dir_, "stopped");
+  ASSERT_TRUE(stopped.exit.exited) << stopped.exit.Describe() << "\n" << stopped.output;
+  ASSERT_EQ(stopped.exit.code, 4) << stopped.output;
+  const size_t n = stopped.losses.size();
+  ASSERT_GE(n, 2u) << stopped.output;
+  const std::string checkpoint = dir_.Join(absl::StrFormat("ckpt-stop/step-%08d", n));
+  EXPECT_NE(stopped.output.find(absl::StrCat(
+                "stopped at step ", n, " by SIGTERM after committing checkpoint ", checkpoint)),
+            std::string::npos)
+      << stopped.output;
+  EXPECT_TRUE(std::filesystem::exists(checkpoint + "/MANIFEST.json")) << stopped.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_.Join("export-2"))) << "a stopped job exported";
+
+  const int total = static_cast<int>(n) + 2;
+  const RunOutput rest = Launch(SPINDLE_TRAINER_BIN, args(total, "ckpt-stop"), dir_, "rest");
+  ASSERT_TRUE(rest.exit.ok()) << rest.exit.Describe() << "\n" << rest.output;
+  EXPECT_NE(rest.output.find(absl::StrCat("resumed at step ", n)), std::string::npos)
+      << rest.output;
+  const RunOutput whole = Launch(SPINDLE_TRAINER_BIN, args(total, "ckpt-whole"), dir_, "whole");
+  ASSERT_TRUE(whole.exit.ok()) << whole.exit.Describe() << "\n" << whole.output;
+  ASSERT_EQ(whole.losses.size(), n + 2);
+  ASSERT_EQ(rest.losses.size(), 2u);
+  for (size_t s = 0; s < n; ++s) EXPECT_EQ(stopped.losses[s], whole.losses[s]) << "step " << s + 1;
+  EXPECT_EQ(rest.losses[0], whole.losses[n]);
+  EXPECT_EQ(rest.losses[1], whole.losses[n + 1]);
 }
 
 TEST_F(TrainerLocalTest, BadDataFailsBeforeAnyRankStarts) {

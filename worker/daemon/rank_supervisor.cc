@@ -211,6 +211,8 @@ void RankSupervisor::PollLocked() {
 void RankSupervisor::FillHeartbeat(v1::WorkerHeartbeat* hb) {
   std::lock_guard<std::mutex> lock(mu_);
   PollLocked();
+  for (v1::RankProgress& p : stopped_progress_) *hb->add_progress() = std::move(p);
+  stopped_progress_.clear();
   const auto now = Clock::now();
   for (auto it = ranks_.begin(); it != ranks_.end();) {
     const auto& [key, r] = *it;
@@ -316,6 +318,7 @@ std::vector<v1::RankState> RankSupervisor::StopMatching(const std::string& job_i
     s.set_exit_code(it->second->status.exited ? it->second->status.code : 0);
     s.set_signal(it->second->status.signal);
     out.push_back(std::move(s));
+    if (it->second->has_progress) stopped_progress_.push_back(it->second->progress);
     it = ranks_.erase(it);
   }
   return out;

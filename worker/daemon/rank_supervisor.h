@@ -83,6 +83,9 @@ class RankSupervisor {
   const SupervisorOptions options_;
   std::mutex mu_;
   std::map<Key, std::unique_ptr<Rank>> ranks_;
+  // Last progress of ranks stopped since the last heartbeat: a checkpoint a
+  // rank committed while stopping still reaches the coordinator.
+  std::vector<v1::RankProgress> stopped_progress_;
 };
 
 }  // namespace spindle::worker

@@ -7,7 +7,14 @@
 //   spindle-trainer job.yaml --rank 2 --world 4 --rendezvous DIR|grpc://HOST:PORT/JOB/ATTEMPT
 //       one rank (what the launcher and worker daemons start).
 //
-// Exit codes: 0 done, 2 invalid spec, data or usage, 3 the job failed.
+// A job with checkpoint.dir stops gracefully on SIGTERM or Ctrl-C: every rank
+// finishes its step, they commit a checkpoint together and exit; running the
+// same command again resumes there. A second signal to the launcher, or none
+// of that within --stop-grace-s, kills the ranks.
+//
+// Exit codes (common/proc/rank_exit.h): 0 done, 2 invalid spec, data or
+// usage, 3 the job failed, 4 stopped by a signal after a checkpoint.
+#include <signal.h>
 #include <stdlib.h>
 
 #include <cstring>
@@ -21,6 +28,9 @@
 #include "common/config/load.h"
 #include "common/data/token_source.h"
 #include "common/proc/parent_watch.h"
+#include "common/proc/rank_exit.h"
+#include "common/proc/signals.h"
+#include "common/proc/stop_signal.h"
 #include "common/proc/subprocess.h"
 #include "worker/train/job_options.h"
 #include "worker/train/rank_device.h"
@@ -29,12 +39,13 @@
 namespace spindle {
 namespace {
 
-constexpr int kExitInvalid = 2;
-constexpr int kExitFailed = 3;
+constexpr int kExitInvalid = proc::kRankExitInvalid;
+constexpr int kExitFailed = proc::kRankExitFailed;
+constexpr int kExitStopped = proc::kRankExitStopped;
 
 constexpr char kUsage[] =
     "usage: spindle-trainer JOB.yaml [--set FIELD=VALUE]... [--local-ranks N] [--peak-gflops F]\n"
-    "                       [--metrics FILE.jsonl]\n"
+    "                       [--metrics FILE.jsonl] [--stop-grace-s S]\n"
     "       spindle-trainer JOB.yaml [--set ...] --rank R --world N --rendezvous DIR|URL\n";
 
 struct Args {
@@ -48,6 +59,7 @@ struct Args {
   std::string liveness;    // this rank's sign of life (worker/train/liveness.h)
   double peak_gflops = 0;  // per rank
   int deadline_hours = 72;
+  int stop_grace_s = 60;  // launcher: first stop signal -> SIGKILL
 };
 
 bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
@@ -82,6 +94,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
       if (!number(&a->world)) return false;
     } else if (arg == "--deadline-hours") {
       if (!number(&a->deadline_hours)) return false;
+    } else if (arg == "--stop-grace-s") {
+      if (!number(&a->stop_grace_s)) return false;
     } else if (arg == "--rendezvous") {
       if (!value(&a->rendezvous)) return false;
     } else if (arg == "--metrics") {
@@ -112,6 +126,10 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* error) {
 }
 
 int RunOneRank(const config::JobSpec& spec, const Args& a) {
+  // Blocked since load (below); without a checkpoint directory there is
+  // nothing to save, and a stop signal ends the rank at once.
+  proc::WatchStopSignals(spec.checkpoint.dir.empty() ? proc::OnStopSignal::kDie
+                                                     : proc::OnStopSignal::kRaiseFlag);
   // A rank dies with its launcher (worker daemon or local runner).
   proc::ExitWithParent();
   train::RankRunOptions o;
@@ -122,6 +140,7 @@ int RunOneRank(const config::JobSpec& spec, const Args& a) {
   o.peak_flops_per_rank = a.peak_gflops * 1e9;
   o.metrics_path = a.metrics;
   o.liveness_path = a.liveness;
+  o.stop_signal = proc::StopSignal;
   auto summary = train::RunRank(spec, o, std::cout);
   if (!summary.ok()) {
     std::cerr << "rank " << a.rank << ": " << summary.status().message() << std::endl;
@@ -134,6 +153,7 @@ int RunOneRank(const config::JobSpec& spec, const Args& a) {
                ? kExitInvalid
                : kExitFailed;
   }
+  if (summary->stopped_by != 0) return kExitStopped;
   if (a.rank == 0) {
     std::cout << "done: " << summary->steps << " steps, loss " << summary->first_loss << " -> "
               << summary->last_loss;
@@ -192,20 +212,57 @@ int Launch(const config::JobSpec& spec, const Args& a) {
     }
     children.push_back(std::move(*child));
   }
-  auto statuses = proc::WaitAll(children, std::chrono::hours(a.deadline_hours), /*fail_fast=*/true);
+  // Ranks that stop after a checkpoint exit 4 at about the same step; only
+  // a real failure (any other end) dooms the rest at once.
+  int stop = 0;
+  std::chrono::steady_clock::time_point kill_at;
+  auto between_polls = [&](std::vector<proc::Subprocess>& ranks) {
+    bool failed = false;
+    for (auto& r : ranks) {
+      proc::ExitStatus s;
+      failed |= r.Poll(&s) && !s.ok() && !(s.exited && s.code == kExitStopped);
+    }
+    const int sig = proc::WaitForTerminationSignal(std::chrono::milliseconds(0));
+    const auto now = std::chrono::steady_clock::now();
+    if (sig != 0 && stop == 0) {
+      stop = sig;
+      kill_at = now + std::chrono::seconds(a.stop_grace_s);
+      std::cerr << "spindle-trainer: "
+                << (spec.checkpoint.dir.empty()
+                        ? "stopping the ranks (no checkpoint.dir: nothing is saved)"
+                        : "the ranks stop after committing a checkpoint at the next step")
+                << "; signal again to kill them" << std::endl;
+      // Ranks on the terminal got a Ctrl-C themselves; a repeat is harmless.
+      for (auto& r : ranks) r.Signal(SIGTERM);
+    } else if (failed || sig != 0 || (stop != 0 && now >= kill_at)) {
+      for (auto& r : ranks) r.Signal(SIGKILL);
+    }
+  };
+  auto statuses = proc::WaitAll(children, std::chrono::hours(a.deadline_hours),
+                                /*fail_fast=*/false, between_polls);
   bool ok = statuses.ok();
-  for (int r = 0; ok && r < world; ++r) ok = (*statuses)[r].ok();
+  bool stopped = false;
+  for (int r = 0; ok && r < world; ++r) {
+    const proc::ExitStatus& s = (*statuses)[r];
+    const bool rank_stopped = s.exited && s.code == kExitStopped;
+    stopped |= rank_stopped;
+    ok = s.ok() || rank_stopped;
+  }
   if (ok) {
     std::filesystem::remove_all(dir);
-    return 0;
+    if (!stopped) return 0;
+    std::cerr << "stopped; run the same command again to resume from the checkpoint" << std::endl;
+    return kExitStopped;
   }
+  if (stop != 0) std::cerr << "stopped by signal " << stop << ", ";
   std::cerr << "the job failed: "
             << (statuses.ok() ? "a rank exited with an error" : statuses.status().message())
             << std::endl;
   for (int r = 1; statuses.ok() && r < world; ++r) {
-    if ((*statuses)[r].ok()) continue;
-    std::cerr << "rank " << r << " (" << (*statuses)[r].Describe() << "), last lines of " << dir
-              << "/rank" << r << ".log:\n"
+    const proc::ExitStatus& s = (*statuses)[r];
+    if (s.ok() || (s.exited && s.code == kExitStopped)) continue;
+    std::cerr << "rank " << r << " (" << s.Describe() << "), last lines of " << dir << "/rank" << r
+              << ".log:\n"
               << proc::TailFile(absl::StrCat(dir, "/rank", r, ".log"), 8) << std::endl;
   }
   return kExitFailed;
@@ -213,6 +270,10 @@ int Launch(const config::JobSpec& spec, const Args& a) {
 
 }  // namespace
 }  // namespace spindle
+
+// Stop signals are blocked in every thread from load on: a rank takes them on
+// its watcher thread, the launcher between polls (common/proc/stop_signal.h).
+SPINDLE_BLOCK_TERMINATION_SIGNALS_AT_LOAD;
 
 int main(int argc, char** argv) {
   using namespace spindle;

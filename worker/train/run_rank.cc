@@ -1,5 +1,7 @@
 #include "worker/train/run_rank.h"
 
+#include <string.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +24,7 @@
 #include "worker/train/liveness.h"
 #include "worker/train/rank_device.h"
 #include "worker/train/rank_stats.h"
+#include "worker/train/step_end.h"
 #include "worker/train/train_checkpoint.h"
 
 namespace spindle::train {
@@ -169,17 +172,12 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
       progress << ProgressLine(stats, plan.total_steps, plan, options.peak_flops_per_rank)
                << std::endl;
     }
-    // Rank 0's clock decides a time-based checkpoint for everyone.
-    int64_t due = 0;
-    if (!ckpt.dir.empty()) {
-      due = last || (ckpt.every.steps > 0 && stats.step % ckpt.every.steps == 0) ||
-            (ckpt.every.time.count() > 0 && Clock::now() - last_checkpoint >= ckpt.every.time);
-      if (ckpt.every.time.count() > 0) {
-        SPINDLE_RETURN_IF_ERROR(groups.world->Broadcast(&due, sizeof(due), 0));
-      }
-    }
+    SPINDLE_ASSIGN_OR_RETURN(
+        const StepEnd end,
+        AgreeOnStepEnd(*groups.world, ckpt, stats.step, last, Clock::now() - last_checkpoint,
+                       options.stop_signal ? options.stop_signal() : 0));
     double checkpoint_seconds = 0;
-    if (due) {
+    if (end.checkpoint) {
       const auto save_start = Clock::now();
       SPINDLE_ASSIGN_OR_RETURN(summary.checkpoint,
                                SaveCheckpoint(*trainer, ckpt.dir, data_seed, ckpt.keep_last));
@@ -198,11 +196,22 @@ absl::StatusOr<RunSummary> RunRank(const config::JobSpec& spec, const RankRunOpt
           "\"tokens\": %d, \"seconds\": %.6f, \"time\": %.3f",
           stats.step, stats.loss, stats.grad_norm, stats.lr, stats.tokens, stats.seconds,
           unix_seconds);
-      if (due) {
+      if (end.checkpoint) {
         metrics << ", \"checkpoint\": " << nlohmann::json(summary.checkpoint).dump()
                 << absl::StrFormat(", \"checkpoint_seconds\": %.6f", checkpoint_seconds);
       }
       metrics << "}" << std::endl;
+    }
+    if (end.stop != 0) {
+      if (leader) {
+        const char* name = sigabbrev_np(end.stop);
+        progress << "stopped at step " << stats.step << " by "
+                 << (name ? absl::StrCat("SIG", name) : absl::StrCat("signal ", end.stop))
+                 << " after committing checkpoint " << summary.checkpoint << std::endl;
+      }
+      summary.steps = stats.step;
+      summary.stopped_by = end.stop;
+      return summary;
     }
   }
   summary.steps = trainer->step();

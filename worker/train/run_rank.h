@@ -2,12 +2,15 @@
 // asks for (worker/train/rank_device.h), form the process groups over Gloo
 // (CPU) or NCCL (GPU), build the model (random init or Hugging Face weights), resume from the
 // newest valid checkpoint, train, checkpoint on schedule, export the final
-// weights. The local runner (spindle-trainer --local-ranks N) and, later,
-// worker daemons start one process per rank running this.
+// weights. Asked to stop (a signal: common/proc/stop_signal.h), the ranks
+// agree at the next step boundary, commit a checkpoint there and return. The local runner
+// (spindle-trainer --local-ranks N) and, later, worker daemons start one process per rank running
+// this.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -37,6 +40,9 @@ struct RankRunOptions {
   // This rank's sign of life for hang diagnosis (worker/train/liveness.h);
   // "" = none.
   std::string liveness_path;
+  // Non-zero once this rank is asked to stop (the signal's number); read
+  // after every step. Null, or a job without checkpoint.dir: never stops early.
+  std::function<int()> stop_signal;
 };
 
 struct RunSummary {
@@ -46,6 +52,9 @@ struct RunSummary {
   double last_loss = 0;
   std::string checkpoint;  // last committed checkpoint directory, or ""
   std::string exported;    // export directory, or ""
+  // Non-zero when the ranks stopped early, after committing `checkpoint` at
+  // step `steps`: the first stop signal any rank received.
+  int stopped_by = 0;
 };
 
 // Rank 0 writes progress lines to `progress`; every rank returns the summary

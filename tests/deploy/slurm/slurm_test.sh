@@ -11,7 +11,8 @@
 #      `--signal=B:USR1@300` sends before the time limit) once a checkpoint is
 #      committed, and asserts the script cancelled the Spindle job and
 #      requeued itself, and that the requeued run (SLURM_RESTART_COUNT=1)
-#      submitted the spec again, resumed from the checkpoint and SUCCEEDED;
+#      submitted the spec again, resumed at the step where the cancel had
+#      stopped the ranks with a checkpoint, and SUCCEEDED;
 #   3. requeues a third job with `scontrol requeue` (as a node failure would,
 #      no USR1) and asserts the requeued run followed the same Spindle job,
 #      which the restarted coordinator resumed from its checkpoint, instead of
@@ -393,6 +394,10 @@ expect_in "$out" "spindle.sbatch: exit 0 (Spindle job slurm-resume-2: SUCCEEDED)
 rank0=$run/work/$node/slurm-resume-2/attempt-1/rank-0.log
 resumed=$(resumed_step "$rank0")
 [[ -n $resumed && $resumed -gt 0 ]] || { show_failure "$id" "$out"; fail "slurm-resume-2 did not resume from a checkpoint ($rank0)"; }
+# The cancel's SIGTERM made the ranks commit a checkpoint where they stopped.
+stopped_log=$run/work/$node/slurm-resume-1/attempt-1/rank-0.log
+stopped_at=$(sed -n 's/^stopped at step \([0-9]*\) by SIGTERM after committing checkpoint .*/\1/p' "$stopped_log" 2>/dev/null | head -n 1)
+[[ -n $stopped_at && $resumed == "$stopped_at" ]] || { show_failure "$id" "$out"; fail "slurm-resume-2 resumed at step $resumed, not where the cancel stopped slurm-resume-1 (${stopped_at:-no stop line in $stopped_log})"; }
 [[ -f $jobs_dir/runs/slurm-resume/export/model.safetensors ]] || fail "no exported weights for slurm-resume"
 no_leftovers
 say "2. USR1 + requeue: Slurm job $id COMPLETED 0:0 after 1 requeue; slurm-resume-2 resumed at step $resumed and SUCCEEDED in $((SECONDS - t0))s"
