@@ -134,12 +134,17 @@ std::string StepText(const v1::Progress& p) {
 
 }  // namespace
 
+std::string AttemptText(const v1::Job& job) {
+  return absl::StrCat(job.attempt(), "/",
+                      job.max_attempts() > 0 ? job.max_attempts() : 1 + job.max_restarts());
+}
+
 std::string StatusText(const v1::Job& job, absl::TimeZone tz, absl::Time now) {
   std::vector<std::pair<std::string, std::string>> rows;
   const v1::Progress& p = job.progress();
   rows.emplace_back("job", absl::StrCat(job.id(), " (", job.name(), ")"));
   rows.emplace_back("state", StateName(job.state()));
-  rows.emplace_back("attempt", absl::StrCat(job.attempt(), "/", 1 + job.max_restarts()));
+  rows.emplace_back("attempt", AttemptText(job));
   if (!job.user().empty()) rows.emplace_back("user", job.user());
   rows.emplace_back("created", Time(job.create_time_ms(), tz));
   if (job.start_time_ms() > 0) {
@@ -171,6 +176,7 @@ std::string StatusText(const v1::Job& job, absl::TimeZone tz, absl::Time now) {
     const std::string kind = f.kind() == v1::USER             ? "user error"
                              : f.kind() == v1::HANG           ? "hang"
                              : f.kind() == v1::INFRASTRUCTURE ? "infrastructure"
+                             : f.kind() == v1::PREEMPTED      ? "preempted"
                                                               : "unknown";
     const std::string cause = f.cause().substr(0, f.cause().find('\n'));
     failures.push_back(absl::StrCat("attempt ", f.attempt(), " at ", Time(f.time_ms(), tz), " (",
@@ -190,8 +196,7 @@ std::string JobListText(const v1::ListJobsResponse& jobs, absl::TimeZone tz) {
   Table table({"ID", "NAME", "STATE", "ATTEMPT", "STEP", "LOSS", "USER", "CREATED"});
   for (const v1::Job& j : jobs.jobs()) {
     const v1::Progress& p = j.progress();
-    table.AddRow({j.id(), j.name(), StateName(j.state()),
-                  absl::StrCat(j.attempt(), "/", 1 + j.max_restarts()),
+    table.AddRow({j.id(), j.name(), StateName(j.state()), AttemptText(j),
                   p.total_steps() > 0 ? absl::StrCat(p.step(), "/", p.total_steps())
                                       : absl::StrCat(p.step()),
                   p.step() > 0 ? absl::StrFormat("%.4f", p.loss()) : "-",

@@ -40,6 +40,10 @@ std::string ProgressLine(const spindle::v1::Progress& p, int bar_width = 16);
 //   12:03:04 job demo-3 RUNNING (attempt 1): every rank started
 std::string EventLine(const spindle::v1::JobEvent& e, absl::string_view job_id, absl::TimeZone tz);
 
+// "2/4": the attempt and the number the job may reach (1 + max_restarts +
+// preemptions so far).
+std::string AttemptText(const spindle::v1::Job& job);
+
 // "dp 1 × U 2 × R 2, world 4, zigzag, 2 nodes × 2 devices"; "" for an empty plan.
 std::string PlanSummary(const spindle::v1::Plan& plan);
 

@@ -63,7 +63,7 @@ int RunWatch(const Options& o, Io& io) {
   if (!job.ok()) return Fail(job.status(), io);
   if (o.output != OutputFormat::kJson) {
     io.out << "job " << job->id() << " (" << job->name() << "): " << StateName(job->state())
-           << ", attempt " << job->attempt() << "/" << 1 + job->max_restarts();
+           << ", attempt " << AttemptText(*job);
     std::string plan = PlanSummary(job->plan());
     if (!plan.empty()) io.out << ", " << plan;
     io.out << "\n" << RanksText(*job) << std::flush;

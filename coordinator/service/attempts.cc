@@ -34,6 +34,10 @@ config::JobSpec RankSpec(const config::JobSpec& spec, const planner::Plan& plan)
   return s;
 }
 
+int MaxAttempts(const v1::Job& job) {
+  return job.max_attempts() > 0 ? job.max_attempts() : 1 + job.max_restarts();
+}
+
 std::string DescribeExit(const v1::RankState& r) {
   if (r.signal() != 0) return absl::StrCat("was killed by signal ", r.signal());
   if (r.exit_code() == proc::kRankExitStopped) {
@@ -186,7 +190,7 @@ void JobManager::TryPlace(Entry& e) {
   rendezvous_->Open(e.job.id(), a.number, attempt_key);
   SetState(e, v1::PLANNING,
            absl::StrFormat("attempt %d of %d: dp %d × ulysses %d × ring %d on %s", a.number,
-                           1 + e.job.max_restarts(), a.plan.chosen.dp, a.plan.chosen.ulysses,
+                           MaxAttempts(e.job), a.plan.chosen.dp, a.plan.chosen.ulysses,
                            a.plan.chosen.ring, absl::StrJoin(a.workers, ", ")));
 
   Entry* entry = &e;
@@ -266,17 +270,21 @@ void JobManager::FailAttempt(Entry& e, v1::Failure f) {
   f.set_attempt(e.job.attempt());
   f.set_time_ms(NowMillis());
   const bool user = f.kind() == v1::USER;
+  const bool preempted = f.kind() == v1::PREEMPTED;
   *e.job.add_failures() = std::move(f);
+  // No fault of the job's, and nothing lost: its ranks committed a checkpoint
+  // where they stopped. The attempt it took is given back.
+  if (preempted) e.job.set_max_attempts(MaxAttempts(e.job) + 1);
   StopAttempt(e, cause, milliseconds(0));
-  const int attempts = 1 + e.job.max_restarts();
+  const int attempts = MaxAttempts(e.job);
   if (e.job.attempt() < attempts && !shutting_down_ && !user) {
     const milliseconds backoff = e.spec.fault_tolerance.backoff;
     e.restart_at = Clock::now() + backoff;
     e.waiting_since = e.restart_at;
     SetState(e, v1::RESTARTING,
-             absl::StrCat("attempt ", e.job.attempt(), " failed: ", cause, "; attempt ",
-                          e.job.attempt() + 1, " of ", attempts, " starts in ", Seconds(backoff),
-                          " from the newest checkpoint"));
+             absl::StrCat("attempt ", e.job.attempt(), preempted ? " was preempted: " : " failed: ",
+                          cause, "; attempt ", e.job.attempt() + 1, " of ", attempts, " starts in ",
+                          Seconds(backoff), " from the newest checkpoint"));
   } else if (user) {
     SetState(e, v1::FAILED,
              absl::StrCat(cause,
@@ -378,10 +386,14 @@ void JobManager::OnRankState(Entry& e, const std::string& worker, const v1::Rank
   if (r.phase() != v1::RankState::EXITED) return;
   if (r.exit_code() != 0 || r.signal() != 0) {
     v1::Failure f;
-    // A bad spec, data or usage is the user's; a stop (a worker shutting down)
-    // and everything else are restartable.
-    f.set_kind(r.signal() == 0 && r.exit_code() == proc::kRankExitInvalid ? v1::USER
-                                                                          : v1::INFRASTRUCTURE);
+    // A bad spec, data or usage is the user's. A rank stopped with a
+    // checkpoint on an attempt still active was stopped from outside (the
+    // coordinator ends an attempt before it stops one): a preemption.
+    // Everything else is the infrastructure's.
+    const bool exited = r.signal() == 0;
+    f.set_kind(exited && r.exit_code() == proc::kRankExitInvalid   ? v1::USER
+               : exited && r.exit_code() == proc::kRankExitStopped ? v1::PREEMPTED
+                                                                   : v1::INFRASTRUCTURE);
     f.set_rank(r.rank());
     f.set_worker(worker);
     f.set_device(r.device());

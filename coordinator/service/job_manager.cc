@@ -229,6 +229,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::SubmitJobRequest& request) 
   job.set_create_time_ms(NowMillis());
   e->waiting_since = Clock::now();
   job.set_max_restarts(e->spec.fault_tolerance.max_restarts);
+  job.set_max_attempts(1 + e->spec.fault_tolerance.max_restarts);
   job.set_spec_yaml(config::EmitJobSpec(e->spec));
   job.set_working_dir(request.spec().working_dir());
   Entry& entry = *e;

@@ -34,7 +34,7 @@ void AddManagerMetrics(const ManagerMetrics& m, metrics::Families* f) {
   }
   f->Counter("spindle_job_restarts_total", "Attempts that ended early, by reason.");
   for (const auto& j : m.live_jobs) {
-    for (const char* reason : {"user", "infrastructure", "hang"}) {
+    for (const char* reason : {"user", "infrastructure", "hang", "preempted"}) {
       const auto it = j.restarts.find(reason);
       f->Add({{"job_id", j.id}, {"reason", reason}}, it == j.restarts.end() ? 0 : it->second);
     }

@@ -72,21 +72,6 @@ json Status(LocalCluster& c, const std::string& id) {
   return j.is_object() && j.contains("job") ? j["job"] : j;
 }
 
-// PIDs of the spindle-trainer processes of job `id` (their spec path holds it).
-std::vector<pid_t> RankPids(const std::string& id) {
-  std::vector<pid_t> out;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = entry.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = Slurp(entry.path().string() + "/cmdline");
-    if (cmd.find("spindle-trainer") != std::string::npos &&
-        cmd.find("/" + id + "/attempt-") != std::string::npos) {
-      out.push_back(static_cast<pid_t>(std::stol(pid)));
-    }
-  }
-  return out;
-}
-
 // Every stored event of a finished job, from the coordinator.
 std::vector<v1::JobEvent> Events(int port, const std::string& id) {
   auto stub = v1::JobService::NewStub(

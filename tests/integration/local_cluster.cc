@@ -185,4 +185,18 @@ CliResult LocalCluster::Cli(std::vector<std::string> args, std::chrono::millisec
   return r;
 }
 
+std::vector<pid_t> RankPids(const std::string& id) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string cmd = Slurp(entry.path().string() + "/cmdline");
+    if (cmd.find("spindle-trainer") != std::string::npos &&
+        cmd.find("/" + id + "/attempt-") != std::string::npos) {
+      out.push_back(static_cast<pid_t>(std::stol(pid)));
+    }
+  }
+  return out;
+}
+
 }  // namespace spindle::testing

@@ -4,6 +4,8 @@
 // Everything is stopped (SIGTERM, then SIGKILL) when the object goes.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -73,5 +75,9 @@ class LocalCluster {
   std::vector<std::optional<proc::Subprocess>> workers_;
   int slots_ = 0;
 };
+
+// PIDs of the spindle-trainer processes running job `id` on this machine
+// (their spec path, under a worker's directory, holds it).
+std::vector<pid_t> RankPids(const std::string& id);
 
 }  // namespace spindle::testing

@@ -1,7 +1,8 @@
 // End to end on localhost: a real coordinator and two real workers with two
 // CPU slots each run jobs pushed through the `spindle` CLI. Checks the plan,
 // that the service trains exactly what the local runner trains, cancel,
-// FIFO turns, user errors failing at once with their root cause, and a coordinator restart.
+// preemption, FIFO turns, user errors failing at once with their root cause,
+// and a coordinator restart.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -199,6 +200,39 @@ TEST_F(ServiceTest, CancelCheckpointsThenStopsEveryRankAndWaitSaysCancelled) {
       30s);
   EXPECT_EQ(ended.value("last_checkpoint", ""), committed) << ended.dump(2);
   EXPECT_EQ(ended.value("state", ""), "CANCELLED");
+}
+
+// SIGTERM to one rank from outside (its node drained, a preemption): every
+// rank stops at one step with a checkpoint, and the job restarts from it
+// without using up a restart (it has none) and succeeds.
+TEST_F(ServiceTest, APreemptedJobResumesWhereItStoppedWithoutUsingARestart) {
+  const std::string id = Submit(
+      cluster_,
+      Write(Dir("pre.yaml"),
+            Spec("pre", 300, Dir("p"), "  fault_tolerance: {max_restarts: 0, backoff: 200ms}\n")));
+  const json running = WaitFor(
+      cluster_, id,
+      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") >= 3; },
+      120s);
+  ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
+  const std::vector<pid_t> pids = RankPids(id);
+  ASSERT_EQ(pids.size(), 4u);
+  ASSERT_EQ(::kill(pids[0], SIGTERM), 0);
+
+  const CliResult waited = cluster_.Cli({"wait", id}, 300s);
+  const json done = Status(cluster_, id);
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err << done.dump(2);
+  EXPECT_EQ(Int(done, "attempt"), 2) << done.dump(2);
+  EXPECT_EQ(Int(done, "max_attempts"), 2) << done.dump(2);
+  ASSERT_TRUE(done.contains("failures") && done["failures"].size() == 1) << done.dump(2);
+  EXPECT_EQ(done["failures"][0].value("kind", ""), "PREEMPTED") << done.dump(2);
+
+  const std::string first = cluster_.Cli({"logs", id, "--rank", "0", "--attempt", "1"}).out;
+  const size_t at = first.find("stopped at step ");
+  ASSERT_NE(at, std::string::npos) << first;
+  const std::string stopped = first.substr(at + 16, first.find(' ', at + 16) - (at + 16));
+  const std::string second = cluster_.Cli({"logs", id, "--rank", "0", "--attempt", "2"}).out;
+  EXPECT_NE(second.find("resumed at step " + stopped), std::string::npos) << second;
 }
 
 TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {

@@ -104,7 +104,9 @@ class FollowServiceTest : public ::testing::Test {
   }
 
   int Follow(const FollowOptions& options, const Options& cli = Options()) {
-    Client client({"127.0.0.1:" + std::to_string(port_)});
+    ClientOptions client_options;
+    client_options.address = "127.0.0.1:" + std::to_string(port_);
+    Client client(client_options);
     Io io{out_, err_, /*out_is_tty=*/false, absl::UTCTimeZone()};
     return FollowJob(client, options, cli, io);
   }

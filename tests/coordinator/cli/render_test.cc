@@ -163,6 +163,25 @@ TEST(RenderTest, StatusOfAQueuedJob) {
                         "            nearest change: needs 2 more nodes\n"));
 }
 
+// A preemption gives its attempt back: the budget grows past 1 + max_restarts.
+TEST(RenderTest, PreemptionsExtendTheAttemptBudget) {
+  v1::Job job;
+  job.set_id("demo-5");
+  job.set_state(v1::RUNNING);
+  job.set_attempt(3);
+  job.set_max_restarts(1);
+  EXPECT_THAT(StatusText(job, absl::UTCTimeZone(), absl::UnixEpoch()),
+              HasSubstr("attempt:    3/2\n"));  // a job stored before max_attempts
+  job.set_max_attempts(3);
+  v1::Failure* f = job.add_failures();
+  f->set_attempt(2);
+  f->set_kind(v1::PREEMPTED);
+  f->set_cause("rank 0 on worker w0 (device 0) stopped on a signal after committing a checkpoint");
+  const std::string text = StatusText(job, absl::UTCTimeZone(), absl::UnixEpoch());
+  EXPECT_THAT(text, HasSubstr("attempt:    3/3\n"));
+  EXPECT_THAT(text, HasSubstr("(preempted): rank 0 on worker w0"));
+}
+
 TEST(RenderTest, Tables) {
   v1::ListJobsResponse jobs;
   EXPECT_EQ(JobListText(jobs, absl::UTCTimeZone()), "no jobs\n");
