@@ -334,6 +334,7 @@ v1::HeartbeatReply JobManager::OnHeartbeat(const v1::WorkerHeartbeat& hb) {
     return reply;
   }
   w->last_heartbeat = Clock::now();
+  w->draining = hb.draining();
   w->reported_busy.clear();
   std::set<AttemptKey> stop;
   // Progress before rank states: a rank's last steps count before its exit

@@ -34,6 +34,7 @@ bool WorkerPool::Register(const v1::WorkerInfo& info, Clock::time_point now) {
   w.info = info;
   w.last_heartbeat = now;
   w.alive = true;
+  w.draining = false;
   w.reported_busy.clear();
   w.session = rpc::NewSecret();
   return restarted;
@@ -47,7 +48,7 @@ WorkerEntry* WorkerPool::Find(const std::string& worker_id) {
 planner::Inventory WorkerPool::Inventory(config::Device kind, bool free_only) const {
   planner::Inventory inv;
   for (const auto& [id, w] : workers_) {
-    if (!w.alive || !KindMatches(w.info, kind)) continue;
+    if (!w.alive || (free_only && w.draining) || !KindMatches(w.info, kind)) continue;
     planner::NodeInfo node;
     node.worker = id;
     node.host = w.info.host();
@@ -105,7 +106,7 @@ std::vector<std::string> WorkerPool::Expire(Clock::time_point now,
 void WorkerPool::Describe(Clock::time_point now, std::vector<v1::WorkerInfo>* out) const {
   for (const auto& [id, w] : workers_) {
     v1::WorkerInfo info = w.info;
-    info.set_state(w.alive ? "alive" : "lost");
+    info.set_state(!w.alive ? "lost" : w.draining ? "draining" : "alive");
     info.set_last_heartbeat_ms(UnixMillis(w.last_heartbeat, now));
     for (const auto& [device, attempt] : w.reserved) {
       info.add_busy(absl::StrCat(attempt.first, "/", attempt.second, "@", device));

@@ -25,6 +25,7 @@ struct WorkerEntry {
   v1::WorkerInfo info;
   Clock::time_point last_heartbeat;
   bool alive = true;
+  bool draining = false;                 // shutting down: nothing new is placed on it
   std::set<int> reported_busy;           // devices with a live rank process
   std::map<int, AttemptKey> reserved;    // device -> attempt holding it
   std::shared_ptr<v1::WorkerControl::Stub> control;

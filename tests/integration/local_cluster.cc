@@ -138,6 +138,14 @@ void LocalCluster::KillWorker(int i) {
   workers_[i].reset();
 }
 
+proc::ExitStatus LocalCluster::StopWorker(int i) {
+  if (!workers_[i]) return {};
+  Terminate(*workers_[i], 60s);
+  proc::ExitStatus s = workers_[i]->exit_status();
+  workers_[i].reset();
+  return s;
+}
+
 bool LocalCluster::RestartWorker(int i) { return SpawnWorker(i); }
 
 bool LocalCluster::StartWorkers(int count, int slots) {

@@ -43,6 +43,8 @@ class LocalCluster {
   // Chaos: SIGKILL (no chance to clean up) and wait for the process to go.
   void KillCoordinator();
   void KillWorker(int i);
+  // SIGTERM and wait: worker i shuts down gracefully (a node drained).
+  proc::ExitStatus StopWorker(int i);
   // Starts worker i again with the same name, slots and directory.
   bool RestartWorker(int i);
   int num_workers() const { return static_cast<int>(workers_.size()); }

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/local_cluster.h"
 
@@ -233,6 +234,36 @@ TEST_F(ServiceTest, APreemptedJobResumesWhereItStoppedWithoutUsingARestart) {
   const std::string stopped = first.substr(at + 16, first.find(' ', at + 16) - (at + 16));
   const std::string second = cluster_.Cli({"logs", id, "--rank", "0", "--attempt", "2"}).out;
   EXPECT_NE(second.find("resumed at step " + stopped), std::string::npos) << second;
+}
+
+// A worker shut down gracefully (its node drained) while a job runs only on
+// it: its ranks commit a checkpoint and exit, its last heartbeat reports
+// that, and the job resumes on the other worker without using a restart.
+TEST_F(ServiceTest, ShuttingDownAWorkerPreemptsItsJobWhichResumesElsewhere) {
+  const std::string spec = absl::StrReplaceAll(
+      Spec("drain", 300, Dir("d"), "  fault_tolerance: {max_restarts: 0, backoff: 200ms}\n"),
+      {{"ulysses: 2, ring: 2", "ulysses: 1, ring: 2"},
+       {"nodes: {min: 2, max: 2}", "nodes: {min: 1, max: 1}"}});
+  const std::string id = Submit(cluster_, Write(Dir("drain.yaml"), spec));
+  const json running = WaitFor(
+      cluster_, id,
+      [](const json& s) { return s.contains("progress") && Int(s["progress"], "step") >= 3; },
+      120s);
+  ASSERT_EQ(running.value("state", ""), "RUNNING") << running.dump(2);
+  const std::string worker = running["plan"]["ranks"][0]["worker"].get<std::string>();
+  ASSERT_TRUE(worker == "w0" || worker == "w1") << worker;
+  const proc::ExitStatus stopped = cluster_.StopWorker(worker == "w0" ? 0 : 1);
+  EXPECT_TRUE(stopped.ok()) << stopped.Describe();
+
+  const CliResult waited = cluster_.Cli({"wait", id}, 300s);
+  const json done = Status(cluster_, id);
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err << done.dump(2);
+  EXPECT_EQ(Int(done, "attempt"), 2) << done.dump(2);
+  ASSERT_TRUE(done.contains("failures") && done["failures"].size() == 1) << done.dump(2);
+  EXPECT_EQ(done["failures"][0].value("kind", ""), "PREEMPTED") << done.dump(2);
+  EXPECT_NE(done["plan"]["ranks"][0]["worker"].get<std::string>(), worker);
+  const std::string second = cluster_.Cli({"logs", id, "--rank", "0", "--attempt", "2"}).out;
+  EXPECT_NE(second.find("resumed at step "), std::string::npos) << second;
 }
 
 TEST_F(ServiceTest, TwoJobsForTheSameSlotsRunInTurn) {

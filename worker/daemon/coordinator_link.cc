@@ -51,7 +51,18 @@ void CoordinatorLink::Stop() {
 
 bool CoordinatorLink::Sleep(milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !wake_.wait_for(lock, d, [this] { return stopping_; });
+  wake_.wait_for(lock, d, [this] { return stopping_ || beat_now_; });
+  beat_now_ = false;
+  return !stopping_;
+}
+
+bool CoordinatorLink::Flush(milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const int64_t want = beats_started_ + 1;
+  beat_now_ = true;
+  wake_.notify_all();
+  return wake_.wait_for(lock, timeout, [&] { return stopping_ || beats_answered_ >= want; }) &&
+         beats_answered_ >= want;
 }
 
 bool CoordinatorLink::Register(milliseconds* interval) {
@@ -87,9 +98,19 @@ void CoordinatorLink::Beat(milliseconds interval) {
     v1::WorkerHeartbeat hb;
     hb.set_worker_id(info_.worker_id());
     hb.set_session(session_);
+    int64_t number;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      number = ++beats_started_;
+    }
     supervisor_->FillHeartbeat(&hb);
     v1::HeartbeatReply reply;
     if (!stream->Write(hb) || !stream->Read(&reply)) break;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      beats_answered_ = number;
+      wake_.notify_all();
+    }
     for (const v1::AttemptRef& stop : reply.stop()) {
       spdlog::info("the coordinator ended {} attempt {}: stopping its ranks here", stop.job_id(),
                    stop.attempt());

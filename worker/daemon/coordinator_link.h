@@ -28,6 +28,10 @@ class CoordinatorLink {
 
   void Start();
   void Stop();
+  // Sends a heartbeat now and waits until the coordinator answered one that
+  // started after this call (so it carries every state queued before), up to
+  // timeout. False when none was answered in time (or not registered).
+  bool Flush(std::chrono::milliseconds timeout);
   bool registered() const { return registered_; }
 
  private:
@@ -46,6 +50,9 @@ class CoordinatorLink {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool beat_now_ = false;       // Flush asks for a heartbeat before the interval
+  int64_t beats_started_ = 0;   // heartbeats filled ...
+  int64_t beats_answered_ = 0;  // ... and answered: the latest one's number
   std::shared_ptr<grpc::ClientContext> stream_context_;  // cancelled by Stop()
   std::thread thread_;
   std::vector<std::thread> stoppers_;  // fenced attempts being stopped

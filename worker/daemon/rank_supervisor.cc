@@ -52,8 +52,18 @@ std::string RankSupervisor::AttemptDir(const std::string& job_id, int attempt) c
   return (fs::path(options_.work_dir) / job_id / absl::StrCat("attempt-", attempt)).string();
 }
 
+void RankSupervisor::Drain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
+}
+
 absl::Status RankSupervisor::Start(const v1::StartRanksRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (draining_) {
+    return absl::UnavailableError(absl::StrCat("this worker is shutting down; attempt ",
+                                               req.attempt(), " of job ", req.job_id(),
+                                               " must be placed elsewhere"));
+  }
   PollLocked();
   for (const auto& [key, rank] : ranks_) {
     if (rank->exited) continue;
@@ -211,8 +221,11 @@ void RankSupervisor::PollLocked() {
 void RankSupervisor::FillHeartbeat(v1::WorkerHeartbeat* hb) {
   std::lock_guard<std::mutex> lock(mu_);
   PollLocked();
+  hb->set_draining(draining_);
   for (v1::RankProgress& p : stopped_progress_) *hb->add_progress() = std::move(p);
   stopped_progress_.clear();
+  for (v1::RankState& s : stopped_states_) *hb->add_ranks() = std::move(s);
+  stopped_states_.clear();
   const auto now = Clock::now();
   for (auto it = ranks_.begin(); it != ranks_.end();) {
     const auto& [key, r] = *it;
@@ -317,6 +330,7 @@ std::vector<v1::RankState> RankSupervisor::StopMatching(const std::string& job_i
     s.set_phase(v1::RankState::EXITED);
     s.set_exit_code(it->second->status.exited ? it->second->status.code : 0);
     s.set_signal(it->second->status.signal);
+    stopped_states_.push_back(s);
     out.push_back(std::move(s));
     if (it->second->has_progress) stopped_progress_.push_back(it->second->progress);
     it = ranks_.erase(it);

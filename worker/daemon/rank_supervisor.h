@@ -55,8 +55,12 @@ class RankSupervisor {
   ~RankSupervisor();  // kills every rank still running
 
   // FAILED_PRECONDITION when a device is busy or the attempt already runs
-  // here; INTERNAL when a process cannot start (the ones started are killed).
+  // here; UNAVAILABLE once draining; INTERNAL when a process cannot start
+  // (the ones started are killed).
   absl::Status Start(const v1::StartRanksRequest& request);
+  // The worker is shutting down: Start refuses from now on, and heartbeats
+  // say so.
+  void Drain();
   // Stops the ranks of (job, attempt) (attempt 0: all of the job's) and
   // waits until every one has exited; returns their final states.
   std::vector<v1::RankState> Stop(const std::string& job_id, int attempt,
@@ -83,8 +87,12 @@ class RankSupervisor {
   const SupervisorOptions options_;
   std::mutex mu_;
   std::map<Key, std::unique_ptr<Rank>> ranks_;
-  // Last progress of ranks stopped since the last heartbeat: a checkpoint a
-  // rank committed while stopping still reaches the coordinator.
+  bool draining_ = false;
+  // Final states and last progress of ranks stopped since the last
+  // heartbeat, reported once: a rank that a shutdown stopped is seen to exit
+  // (with code 4 after a checkpoint), and a checkpoint a rank committed while
+  // stopping reaches the coordinator.
+  std::vector<v1::RankState> stopped_states_;
   std::vector<v1::RankProgress> stopped_progress_;
 };
 

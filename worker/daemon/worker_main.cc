@@ -5,8 +5,10 @@
 //   spindle-worker --coordinator HOST:7070 [--cpu_slots 2] [--listen 0.0.0.0:0]
 //   spindle-worker --config worker.yaml
 //
-// SIGTERM/SIGINT: health NOT_SERVING, every rank stopped (SIGTERM, grace,
-// SIGKILL), deregistered by silence, exit 0.
+// SIGTERM/SIGINT: health NOT_SERVING; draining (heartbeats say so, nothing
+// new starts here); every rank stopped (SIGTERM: it commits a checkpoint at
+// its step and exits; SIGKILL after the grace); one last heartbeat reports
+// their exit; deregistered by silence, exit 0.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <unistd.h>
@@ -191,8 +193,15 @@ int Run() {
   }
   spdlog::info("signal {}: stopping every rank", sig);
   server->GetHealthCheckService()->SetServingStatus(false);
-  link.Stop();
+  // Heartbeats go on (saying draining, so nothing new is placed here) while
+  // the ranks commit a checkpoint and exit, and one more reports their exit:
+  // the coordinator then sees a preemption, not a lost worker.
+  supervisor.Drain();
   supervisor.StopAll(*grace);
+  if (link.registered() && !link.Flush(std::chrono::seconds(5))) {
+    spdlog::warn("could not report the stopped ranks to the coordinator");
+  }
+  link.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   spdlog::info("spindle-worker {} stopped", name);
