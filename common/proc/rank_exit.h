@@ -5,7 +5,7 @@
 
 namespace spindle::proc {
 
-inline constexpr int kRankExitDone = 0;
+// 0: done.
 // Bad spec, data or usage: the user's to fix; the coordinator does not restart.
 inline constexpr int kRankExitInvalid = 2;
 // Anything else (communication, device, I/O): restartable.

@@ -43,6 +43,9 @@ constexpr int kExitInvalid = proc::kRankExitInvalid;
 constexpr int kExitFailed = proc::kRankExitFailed;
 constexpr int kExitStopped = proc::kRankExitStopped;
 
+// A rank that stopped on a signal after committing a checkpoint.
+bool Stopped(const proc::ExitStatus& s) { return s.exited && s.code == kExitStopped; }
+
 constexpr char kUsage[] =
     "usage: spindle-trainer JOB.yaml [--set FIELD=VALUE]... [--local-ranks N] [--peak-gflops F]\n"
     "                       [--metrics FILE.jsonl] [--stop-grace-s S]\n"
@@ -220,7 +223,7 @@ int Launch(const config::JobSpec& spec, const Args& a) {
     bool failed = false;
     for (auto& r : ranks) {
       proc::ExitStatus s;
-      failed |= r.Poll(&s) && !s.ok() && !(s.exited && s.code == kExitStopped);
+      failed |= r.Poll(&s) && !s.ok() && !Stopped(s);
     }
     const int sig = proc::WaitForTerminationSignal(std::chrono::milliseconds(0));
     const auto now = std::chrono::steady_clock::now();
@@ -244,9 +247,8 @@ int Launch(const config::JobSpec& spec, const Args& a) {
   bool stopped = false;
   for (int r = 0; ok && r < world; ++r) {
     const proc::ExitStatus& s = (*statuses)[r];
-    const bool rank_stopped = s.exited && s.code == kExitStopped;
-    stopped |= rank_stopped;
-    ok = s.ok() || rank_stopped;
+    stopped |= Stopped(s);
+    ok = s.ok() || Stopped(s);
   }
   if (ok) {
     std::filesystem::remove_all(dir);
@@ -260,7 +262,7 @@ int Launch(const config::JobSpec& spec, const Args& a) {
             << std::endl;
   for (int r = 1; statuses.ok() && r < world; ++r) {
     const proc::ExitStatus& s = (*statuses)[r];
-    if (s.ok() || (s.exited && s.code == kExitStopped)) continue;
+    if (s.ok() || Stopped(s)) continue;
     std::cerr << "rank " << r << " (" << s.Describe() << "), last lines of " << dir << "/rank" << r
               << ".log:\n"
               << proc::TailFile(absl::StrCat(dir, "/rank", r, ".log"), 8) << std::endl;

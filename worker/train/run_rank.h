@@ -1,10 +1,11 @@
 // One rank of a training job, end to end: take the device resources.device
 // asks for (worker/train/rank_device.h), form the process groups over Gloo
-// (CPU) or NCCL (GPU), build the model (random init or Hugging Face weights), resume from the
-// newest valid checkpoint, train, checkpoint on schedule, export the final
-// weights. Asked to stop (a signal: common/proc/stop_signal.h), the ranks
-// agree at the next step boundary, commit a checkpoint there and return. The local runner
-// (spindle-trainer --local-ranks N) and, later, worker daemons start one process per rank running
+// (CPU) or NCCL (GPU), build the model (random init or Hugging Face
+// weights), resume from the newest valid checkpoint, train, checkpoint on
+// schedule, export the final weights. Asked to stop (a signal:
+// common/proc/stop_signal.h), the ranks agree at the next step boundary,
+// commit a checkpoint there and return. The local runner (spindle-trainer
+// --local-ranks N) and worker daemons start one process per rank running
 // this.
 #pragma once
 
@@ -53,7 +54,7 @@ struct RunSummary {
   std::string checkpoint;  // last committed checkpoint directory, or ""
   std::string exported;    // export directory, or ""
   // Non-zero when the ranks stopped early, after committing `checkpoint` at
-  // step `steps`: the first stop signal any rank received.
+  // step `steps`: the stop signal (the largest number any rank received).
   int stopped_by = 0;
 };
 
